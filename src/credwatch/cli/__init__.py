@@ -1,0 +1,1 @@
+"""The ``credwatch`` command line: parses arguments, calls the library, renders."""
