@@ -17,7 +17,7 @@ from typer._click.exceptions import ClickException  # typer vendors click
 from typer.core import TyperGroup
 
 from credwatch import __version__
-from credwatch.cli import init_cmd
+from credwatch.cli import demo_cmd, init_cmd
 from credwatch.cli.common import CliState, err_console, state
 from credwatch.errors import EXIT_BUG, CredwatchError
 
@@ -104,7 +104,9 @@ def main(
     st.debug = debug
 
 
+# Command registrations, in the order `credwatch --help` lists them (one line each).
 app.command("init")(init_cmd.init)
+app.command("demo")(demo_cmd.demo)
 
 
 def run() -> None:
