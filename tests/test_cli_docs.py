@@ -1,0 +1,58 @@
+"""Docs are tested: every command has help text with an example, and the README shows it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import typer
+from typer.main import get_command
+
+from credwatch.cli.main import app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _commands() -> Iterator[tuple[str, object]]:
+    root = get_command(app)
+
+    def walk(cmd: object, path: str) -> Iterator[tuple[str, object]]:
+        sub = getattr(cmd, "commands", None)
+        if sub:
+            for name, child in sub.items():
+                yield from walk(child, f"{path} {name}".strip())
+        else:
+            yield path, cmd
+
+    yield from walk(root, "")
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    missing = []
+    for path, cmd in _commands():
+        text = getattr(cmd, "help", None) or ""
+        if "Example" not in text or "credwatch" not in text.split("Example", 1)[1]:
+            missing.append(path)
+    assert not missing, f"commands without an `Example:` in their help: {missing}"
+
+
+def test_every_command_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [path for path, _ in _commands() if f"credwatch {path}" not in readme]
+    assert not missing, f"commands the README does not show: {missing}"
+
+
+def test_readme_opens_with_the_two_fresh_machine_commands() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = readme.split("```")
+    first_code = [b for b in blocks[1::2]][:2]
+    assert "credwatch demo" in first_code[0]
+    assert "pytest" in first_code[1]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    test_command = first_code[1].strip().splitlines()[-1]
+    assert "python3 -m pytest" in test_command
+    assert "python3 -m pytest" in ci
+
+
+def test_typer_app_is_a_typer() -> None:
+    assert isinstance(app, typer.Typer)
