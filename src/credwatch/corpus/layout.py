@@ -1,0 +1,271 @@
+"""The on-disk range corpus: sorted fixed-width binary hashes with a prefix table.
+
+One *layer* is three files under a generation folder::
+
+    NAME.hashes    n x width bytes, sorted (width 20 for SHA-1, 16 for NTLM and keys)
+    NAME.counts    n little-endian uint32
+    NAME.offsets   2^20 + 1 little-endian uint64: records of 5-hex prefix p are
+                   [offsets[p], offsets[p + 1])
+
+A range request is two slices of memory-mapped files, whatever the corpus size (the
+public corpus is about 1 G hashes, 28 GB here), and no database query.  The text of a
+response is rendered from the slice with NumPy (:func:`render_range`).
+
+Example:
+    >>> import numpy as np
+    >>> h = np.array([bytes.fromhex("5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8")], "S20")
+    >>> render_range(h.view(np.uint8).reshape(1, 20), np.array([3], np.uint32))
+    b'1E4C9B93F3F0682250B6CF8331B7EE68FD8:3'
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import mmap
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from credwatch.errors import InputError
+
+__all__ = [
+    "BUCKETS",
+    "WIDTH",
+    "CorruptCorpusError",
+    "Layer",
+    "LayerWriter",
+    "Mode",
+    "bucket_of",
+    "prefix_buckets",
+    "render_range",
+]
+
+Mode = Literal["sha1", "ntlm"]
+#: Hash width in bytes per mode.
+WIDTH: dict[str, int] = {"sha1": 20, "ntlm": 16}
+#: Number of 5-hex prefixes.
+BUCKETS = 1 << 20
+_OFFSETS_BYTES = (BUCKETS + 1) * 8
+
+_DEC5 = np.frombuffer(b"".join(b"%05d" % i for i in range(100_000)), dtype="S5")
+_DIGIT_THRESHOLDS = np.array([10**i for i in range(1, 10)], dtype=np.uint32)
+
+
+class CorruptCorpusError(InputError):
+    """A corpus layer is incomplete or inconsistent; it is not served."""
+
+
+def bucket_of(hashes: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+    """The 20-bit prefix (5 hex characters) of each ``(n, width)`` hash."""
+    h = hashes.astype(np.int64)
+    return (h[:, 0] << 12) | (h[:, 1] << 4) | (h[:, 2] >> 4)
+
+
+def prefix_buckets(sorted_hashes: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
+    """The offsets table of sorted hashes: ``BUCKETS + 1`` cumulative counts."""
+    counts = np.bincount(bucket_of(sorted_hashes), minlength=BUCKETS)
+    offsets = np.zeros(BUCKETS + 1, dtype=np.uint64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets
+
+
+def render_range(hashes: npt.NDArray[np.uint8], counts: npt.NDArray[np.uint32]) -> bytes:
+    """Render records of one prefix as the range API does: ``SUFFIX:COUNT`` joined by CRLF.
+
+    The suffix is the hash's hex without its first 5 characters, in uppercase; the
+    last line has no line ending, like api.pwnedpasswords.com.  Empty input renders
+    an empty body.
+    """
+    n, width = hashes.shape
+    if n == 0:
+        return b""
+    hex_len = 2 * width
+    suffix = hex_len - 5
+    hexed = np.frombuffer(
+        binascii.hexlify(np.ascontiguousarray(hashes).tobytes()).upper(), dtype=np.uint8
+    ).reshape(n, hex_len)
+    counts = np.asarray(counts, dtype=np.uint32)
+    high = counts // 100_000
+    low = counts - high * 100_000
+    row_len = suffix + 1 + 10 + 2
+    rows = np.empty((n, row_len), dtype=np.uint8)
+    rows[:, :suffix] = hexed[:, 5:]
+    rows[:, suffix] = 58  # ':'
+    rows[:, suffix + 1 : suffix + 6] = _DEC5[high].view(np.uint8).reshape(n, 5)
+    rows[:, suffix + 6 : suffix + 11] = _DEC5[low].view(np.uint8).reshape(n, 5)
+    rows[:, suffix + 11] = 13
+    rows[:, suffix + 12] = 10
+    digits = np.searchsorted(_DIGIT_THRESHOLDS, counts, side="right") + 1
+    keep = np.ones((n, row_len), dtype=bool)
+    keep[:, suffix + 1 : suffix + 11] = np.arange(10)[None, :] >= (10 - digits)[:, None]
+    return rows[keep].tobytes()[:-2]
+
+
+@dataclass(frozen=True, slots=True)
+class LayerInfo:
+    """What a manifest records about a layer, to validate it when opened."""
+
+    records: int
+    width: int
+    offsets_sha256: str
+
+    def as_json(self) -> dict[str, object]:
+        """The manifest entry."""
+        return {
+            "records": self.records,
+            "width": self.width,
+            "offsets_sha256": self.offsets_sha256,
+        }
+
+
+class LayerWriter:
+    """Appends sorted, de-duplicated records bucket range by bucket range.
+
+    Records must arrive in ascending hash order across calls; the writer checks it.
+    """
+
+    def __init__(self, folder: Path, name: str, width: int) -> None:
+        self.folder = folder
+        self.name = name
+        self.width = width
+        self._hashes = (folder / f"{name}.hashes").open("wb")
+        self._counts = (folder / f"{name}.counts").open("wb")
+        self._bucket_counts = np.zeros(BUCKETS, dtype=np.int64)
+        self._last: bytes | None = None
+        self.records = 0
+
+    def append(self, hashes: npt.NDArray[np.uint8], counts: npt.NDArray[np.uint32]) -> None:
+        """Write a batch of sorted records (strictly after everything written before)."""
+        if hashes.shape[0] == 0:
+            return
+        first = hashes[0].tobytes()
+        if self._last is not None and first <= self._last:
+            raise AssertionError("layer records out of order")  # a bug in the merge
+        self._last = hashes[-1].tobytes()
+        self._hashes.write(np.ascontiguousarray(hashes).tobytes())
+        self._counts.write(np.asarray(counts, dtype="<u4").tobytes())
+        self._bucket_counts += np.bincount(bucket_of(hashes), minlength=BUCKETS)
+        self.records += int(hashes.shape[0])
+
+    def close(self) -> LayerInfo:
+        """Flush, fsync and write the offsets table; return the manifest entry."""
+        offsets = np.zeros(BUCKETS + 1, dtype="<u8")
+        np.cumsum(self._bucket_counts, out=offsets[1:])
+        raw = offsets.tobytes()
+        for handle in (self._hashes, self._counts):
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+        path = self.folder / f"{self.name}.offsets"
+        with path.open("wb") as out:
+            out.write(raw)
+            out.flush()
+            os.fsync(out.fileno())
+        return LayerInfo(
+            records=self.records,
+            width=self.width,
+            offsets_sha256=hashlib.sha256(raw).hexdigest(),
+        )
+
+    def abort(self) -> None:
+        """Close the files without finishing (the generation folder is discarded)."""
+        self._hashes.close()
+        self._counts.close()
+
+
+class Layer:
+    """A memory-mapped, validated layer.
+
+    Raises:
+        CorruptCorpusError: when a file is missing, has the wrong size, or the offsets
+            table does not match the manifest or the records.
+    """
+
+    def __init__(self, folder: Path, name: str, info: LayerInfo) -> None:
+        self.name = name
+        self.width = info.width
+        self.records = info.records
+        where = f"{folder.name}/{name}"
+        try:
+            raw = (folder / f"{name}.offsets").read_bytes()
+        except OSError as exc:
+            raise CorruptCorpusError(
+                f"corpus {where}: offsets unreadable ({exc.strerror})"
+            ) from None
+        if len(raw) != _OFFSETS_BYTES or hashlib.sha256(raw).hexdigest() != info.offsets_sha256:
+            raise CorruptCorpusError(f"corpus {where}: offsets table does not match its manifest")
+        self.offsets: npt.NDArray[np.uint64] = np.frombuffer(raw, dtype="<u8")
+        if int(self.offsets[0]) != 0 or int(self.offsets[-1]) != info.records:
+            raise CorruptCorpusError(f"corpus {where}: offsets do not cover the records")
+        if bool((np.diff(self.offsets.astype(np.int64)) < 0).any()):
+            raise CorruptCorpusError(f"corpus {where}: offsets are not ascending")
+        self.hashes = self._map(folder / f"{name}.hashes", info.records * info.width, where)
+        self.counts = self._map(folder / f"{name}.counts", info.records * 4, where)
+        self._hash_rows = self.hashes.reshape(-1, info.width)
+        self._count_vals = self.counts.view("<u4")
+        self._check_buckets(where)
+
+    @staticmethod
+    def _map(path: Path, size: int, where: str) -> npt.NDArray[np.uint8]:
+        try:
+            actual = path.stat().st_size
+        except OSError as exc:
+            raise CorruptCorpusError(
+                f"corpus {where}: {path.name} missing ({exc.strerror})"
+            ) from None
+        if actual != size:
+            raise CorruptCorpusError(
+                f"corpus {where}: {path.name} has {actual} bytes, the manifest says {size}"
+            )
+        if size == 0:
+            return np.zeros(0, dtype=np.uint8)  # mmap refuses empty files
+        with path.open("rb") as handle:
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        return np.frombuffer(mapped, dtype=np.uint8)
+
+    def _check_buckets(self, where: str) -> None:
+        """Every non-empty bucket's first and last record carry its prefix."""
+        if self.records == 0:
+            return
+        starts = self.offsets[:-1].astype(np.int64)
+        ends = self.offsets[1:].astype(np.int64)
+        filled = np.flatnonzero(ends > starts)
+        firsts = bucket_of(self._hash_rows[starts[filled]])
+        lasts = bucket_of(self._hash_rows[ends[filled] - 1])
+        if not (np.array_equal(firsts, filled) and np.array_equal(lasts, filled)):
+            raise CorruptCorpusError(f"corpus {where}: records are not where the offsets say")
+
+    def slice(self, bucket: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint32]]:
+        """The records of one 5-hex prefix: ``(n, width)`` hashes and ``n`` counts."""
+        start = int(self.offsets[bucket])
+        end = int(self.offsets[bucket + 1])
+        return self._hash_rows[start:end], self._count_vals[start:end]
+
+    def range_slice(
+        self, first_bucket: int, end_bucket: int
+    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint32]]:
+        """The records of buckets ``[first_bucket, end_bucket)``."""
+        start = int(self.offsets[first_bucket])
+        end = int(self.offsets[end_bucket])
+        return self._hash_rows[start:end], self._count_vals[start:end]
+
+    def lookup(self, key: bytes) -> int:
+        """The count of one full hash, 0 when absent (binary search in its bucket)."""
+        if len(key) != self.width or self.records == 0:
+            return 0
+        row = np.frombuffer(key, dtype=np.uint8).reshape(1, -1)
+        bucket = int(bucket_of(row)[0])
+        hashes, counts = self.slice(bucket)
+        if hashes.shape[0] == 0:
+            return 0
+        keys = np.ascontiguousarray(hashes).view(f"S{self.width}").ravel()
+        # S dtypes strip trailing NULs when compared; compare as void to stay exact.
+        pos = int(np.searchsorted(keys.view(f"V{self.width}"), np.void(key)))
+        if pos < keys.shape[0] and hashes[pos].tobytes() == key:
+            return int(counts[pos])
+        return 0
