@@ -1,0 +1,176 @@
+""" "What to do next": recommendations derived only from the report's data.
+
+Each rule looks at one section and, when its condition holds, says what to do, how
+many accounts or sources it concerns and the command that does it.  Missing sections
+become "run this to complete the report" steps; nothing is recommended from a guess.
+"""
+
+from __future__ import annotations
+
+from credwatch.report.model import (
+    BlastRadius,
+    Exposure,
+    HuntTimeline,
+    Missing,
+    NextStep,
+    Progress,
+    Report,
+    SchemeCensus,
+)
+
+__all__ = ["next_steps"]
+
+_URGENCY_ORDER = {"now": 0, "today": 1, "this week": 2, "to complete the report": 3}
+
+
+def _count(pairs: tuple[tuple[str, int], ...], name: str) -> int:
+    return sum(n for key, n in pairs if key == name)
+
+
+def _exposure_steps(exp: Exposure, progress: Progress | Missing) -> list[NextStep]:
+    steps: list[NextStep] = []
+    plan = f"credwatch plan remediate --run {exp.run} -o remediation.plan.json"
+    applied_resets = 0
+    if isinstance(progress, Progress):
+        applied_resets = sum(
+            c.count
+            for c in progress.counts
+            if c.action == "force_reset" and c.result in {"done", "applied", "ok", "changed"}
+        )
+    if exp.critical_active_without_mfa:
+        steps.append(
+            NextStep(
+                "now",
+                f"Reset {exp.critical_active_without_mfa:,} active accounts whose leaked "
+                "password still works and that have no MFA",
+                "These accounts can be taken over with the dump alone. Force a password "
+                "reset and revoke their sessions."
+                + (
+                    f" The journal already records {applied_resets:,} applied resets; check "
+                    "they cover these accounts."
+                    if applied_resets
+                    else " The journal records no applied reset yet."
+                ),
+                f"{plan} && credwatch apply remediation.plan.json --yes",
+            )
+        )
+    other_valid = exp.critical_total - exp.critical_active_without_mfa
+    if other_valid > 0:
+        steps.append(
+            NextStep(
+                "today",
+                f"Reset the other {other_valid:,} accounts whose leaked password still works",
+                "Dormant, cancelled or MFA-protected accounts with a working leaked "
+                "password: reset before they are reactivated or MFA is bypassed.",
+                f"{plan} && credwatch apply remediation.plan.json --yes",
+            )
+        )
+    recovery = _count(exp.by_finding, "recovery_exposed")
+    if recovery:
+        steps.append(
+            NextStep(
+                "today",
+                f"Require MFA for {recovery:,} accounts whose recovery address leaked",
+                "An attacker holding the recovery mailbox can reset these accounts.",
+                plan,
+            )
+        )
+    stale = _count(exp.by_finding, "pair_stale") + _count(exp.by_finding, "email_only")
+    if stale:
+        steps.append(
+            NextStep(
+                "this week",
+                f"Warn {stale:,} exposed accounts whose leaked password no longer works",
+                "Their address is in the dump: expect phishing and reuse attempts. Send the "
+                "per-tenant notifications.",
+                "credwatch notify remediation.plan.json --out notices/ --lang ja",
+            )
+        )
+    return steps
+
+
+def _scheme_steps(census: SchemeCensus) -> list[NextStep]:
+    if not census.weak_accounts:
+        return []
+    weak = ", ".join(r.scheme for r in census.rows if r.weak)
+    return [
+        NextStep(
+            "this week",
+            f"Move {census.weak_accounts:,} accounts off weak hash schemes ({weak})",
+            "Plaintext and unsalted hashes turn the next leak into another dump. Force a "
+            "reset so the new password is stored with a slow salted scheme.",
+            "credwatch plan retention --store NAME --policy retention.toml -o retention.plan.json",
+        )
+    ]
+
+
+def _hunt_steps(hunt: HuntTimeline) -> list[NextStep]:
+    steps: list[NextStep] = []
+    urgent = sum(n for sev, n in hunt.by_severity if sev in {"critical", "high"})
+    if urgent:
+        steps.append(
+            NextStep(
+                "now",
+                f"Block the sources of {urgent:,} high-severity hunt alerts",
+                "Someone is replaying credentials against the login services now. Load the "
+                "blocklist into the firewall or fail2ban.",
+                "credwatch hunt FILE... --blocklist block.nft --blocklist-format nft",
+            )
+        )
+    takeovers = sum(n for rule, n in hunt.by_rule if "success" in rule)
+    if takeovers:
+        steps.append(
+            NextStep(
+                "now",
+                f"Lock {takeovers:,} accounts that logged in successfully after failures",
+                "A success after a run of failures is the sign of a taken-over account.",
+                "credwatch hunt FILE... --json",
+            )
+        )
+    return steps
+
+
+def _supply_steps(blast: BlastRadius) -> list[NextStep]:
+    steps = []
+    for finding in blast.findings[:3]:
+        fix = f" to {finding.fixed}" if finding.fixed else " (no fixed version yet: mitigate)"
+        steps.append(
+            NextStep(
+                "today" if finding.severity.lower() in {"critical", "high"} else "this week",
+                f"Upgrade {finding.component} {finding.version}{fix}",
+                f"{', '.join(finding.advisories[:3]) or 'advisories'}; "
+                f"{finding.accounts_total:,} accounts on {len(finding.tenants)} tenants depend "
+                "on it.",
+                "credwatch supply scan --sbom FILE --advisories DIR --platforms MAP",
+            )
+        )
+    return steps
+
+
+def next_steps(report: Report) -> tuple[NextStep, ...]:
+    """Derive the recommendations for ``report`` (its ``next_steps`` are ignored).
+
+    Example:
+        >>> next_steps(report)[0].urgency          # doctest: +SKIP
+        'now'
+    """
+    steps: list[NextStep] = []
+    if isinstance(report.exposure, Exposure):
+        steps += _exposure_steps(report.exposure, report.progress)
+    if isinstance(report.schemes, SchemeCensus):
+        steps += _scheme_steps(report.schemes)
+    if isinstance(report.hunt, HuntTimeline):
+        steps += _hunt_steps(report.hunt)
+    if isinstance(report.blast, BlastRadius):
+        steps += _supply_steps(report.blast)
+    for _section, missing in report.missing:
+        action = "Fix" if missing.unreadable else "Produce"
+        steps.append(
+            NextStep(
+                "to complete the report",
+                f"{action} {missing.inputs}",
+                missing.detail or "This section of the report is empty until it exists.",
+                missing.command,
+            )
+        )
+    return tuple(sorted(steps, key=lambda s: _URGENCY_ORDER[s.urgency]))

@@ -1,0 +1,334 @@
+"""Inline SVG charts for the HTML report, drawn with matplotlib (no pyplot, no display).
+
+Rules: text stays text (``svg.fonttype = 'none'``: small, selectable, printable); the
+palette is Okabe-Ito (distinguishable with the common colour-vision deficiencies)
+and meaning never rides on colour alone (weak schemes are also hatched and labelled);
+each chart carries a ``<title>`` and ``role="img"`` with a text alternative; ids inside
+each SVG get a per-chart salt so several charts can share one HTML page.  Output is
+deterministic (no dates in metadata, fixed hash salt).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from html import escape
+from typing import Any, cast
+
+import matplotlib as mpl
+from cycler import cycler
+from matplotlib.figure import Figure
+
+from credwatch.report.model import (
+    BlastRadius,
+    Exposure,
+    HuntTimeline,
+    IncidentSummary,
+    Progress,
+    SchemeCensus,
+)
+
+__all__ = [
+    "PALETTE",
+    "blast_graph_chart",
+    "domain_chart",
+    "exposure_chart",
+    "hunt_chart",
+    "progress_chart",
+    "scheme_chart",
+]
+
+#: Okabe-Ito colour-blind-safe palette.
+PALETTE = {
+    "orange": "#E69F00",
+    "sky": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+    "grey": "#999999",
+    "black": "#000000",
+}
+FINDING_COLOURS = {
+    "pair_valid": PALETTE["vermillion"],
+    "pair_stale": PALETTE["orange"],
+    "email_only": PALETTE["sky"],
+    "recovery_exposed": PALETTE["purple"],
+    "weak_scheme": PALETTE["blue"],
+}
+_CYCLE = [PALETTE[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "grey")]
+_RC: dict[str, Any] = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "credwatch",
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Liberation Sans", "Arial", "Helvetica"],
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.prop_cycle": cycler(color=_CYCLE),
+    "axes.titlesize": 10,
+    "axes.titleweight": "bold",
+}
+
+
+@contextmanager
+def _figure(width: float, height: float) -> Iterator[Figure]:
+    with mpl.rc_context():
+        mpl.rcParams.update(cast("Any", _RC))
+        # A bare Figure (no pyplot): no global figure registry, no GUI backend.
+        yield Figure(figsize=(width, height), layout="constrained")
+
+
+def _svg(fig: Figure, name: str, title: str, description: str) -> str:
+    """Serialise ``fig`` as an inline ``<svg>`` with a title and unique ids."""
+    buffer = io.StringIO()
+    with mpl.rc_context():
+        mpl.rcParams.update(cast("Any", {**_RC, "svg.hashsalt": f"credwatch-{name}"}))
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    text = buffer.getvalue()
+    text = text[text.index("<svg") :]
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.DOTALL)
+    # Matplotlib's element ids are shared between figures ("patch_1", "axes_1"): prefix.
+    text = re.sub(r'id="([^"]+)"', rf'id="{name}-\1"', text)
+    text = re.sub(r'(xlink:href|href)="#([^"]+)"', rf'\1="#{name}-\2"', text)
+    text = re.sub(r"url\(#([^)]+)\)", rf"url(#{name}-\1)", text)
+    head = (
+        f'<svg role="img" aria-labelledby="{name}-title {name}-desc" class="chart"'
+        f' data-chart="{name}"'
+    )
+    text = text.replace("<svg", head, 1)
+    close = text.index(">", len(head)) + 1
+    return (
+        text[:close]
+        + f'<title id="{name}-title">{escape(title)}</title>'
+        + f'<desc id="{name}-desc">{escape(description)}</desc>'
+        + text[close:]
+    )
+
+
+def _height(rows: int, per_row: float = 0.28, minimum: float = 1.8) -> float:
+    return max(minimum, 0.9 + per_row * rows)
+
+
+def _barh_labels(ax: object, bars: object, values: Sequence[float], fmt: str = "{:,.0f}") -> None:
+    ax.bar_label(bars, labels=[fmt.format(v) for v in values], padding=3, fontsize=8)  # type: ignore[attr-defined]
+
+
+def domain_chart(summary: IncidentSummary) -> str:
+    """Exposed addresses per domain (horizontal bars, largest on top)."""
+    rows = list(summary.domains[:15])[::-1]
+    with _figure(7.0, _height(len(rows))) as fig:
+        ax = fig.subplots()
+        values = [r.addresses for r in rows]
+        bars = ax.barh([r.domain for r in rows], values, color=PALETTE["blue"])
+        _barh_labels(ax, bars, values)
+        ax.set_xlabel("exposed addresses")
+        ax.set_title("Exposed addresses per domain")
+        ax.margins(x=0.15)
+        description = "; ".join(f"{r.domain}: {r.addresses:,}" for r in rows[::-1])
+        return _svg(fig, "domains", "Exposed addresses per domain", description)
+
+
+def exposure_chart(exposure: Exposure) -> str:
+    """Accounts per tenant, stacked by finding (an account may carry several findings)."""
+    tenants = sorted({c.tenant for c in exposure.cells})
+    findings = [f for f in FINDING_COLOURS if any(c.finding == f for c in exposure.cells)]
+    findings += sorted({c.finding for c in exposure.cells} - set(findings))
+    with _figure(7.0, _height(len(tenants), 0.4)) as fig:
+        ax = fig.subplots()
+        left = [0] * len(tenants)
+        for finding in findings:
+            values = [
+                sum(c.accounts for c in exposure.cells if c.tenant == t and c.finding == finding)
+                for t in tenants
+            ]
+            ax.barh(
+                tenants,
+                values,
+                left=left,
+                label=finding,
+                color=FINDING_COLOURS.get(finding, PALETTE["grey"]),
+                edgecolor="white",
+                linewidth=0.5,
+            )
+            left = [a + b for a, b in zip(left, values, strict=True)]
+        ax.invert_yaxis()
+        ax.set_xlabel("findings (accounts; one account can carry several)")
+        ax.set_title("Findings per tenant")
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+        description = "; ".join(
+            f"{c.tenant} {c.status} {c.finding}: {c.accounts:,}" for c in exposure.cells
+        )
+        return _svg(fig, "exposure", "Findings per tenant", description)
+
+
+def scheme_chart(census: SchemeCensus) -> str:
+    """Accounts per hash scheme; weak schemes vermillion, hatched and marked ``(weak)``."""
+    rows = list(census.rows[:20])[::-1]
+    with _figure(7.0, _height(len(rows))) as fig:
+        ax = fig.subplots()
+        labels = [f"{r.scheme} (weak)" if r.weak else r.scheme for r in rows]
+        values = [r.accounts for r in rows]
+        bars = ax.barh(
+            labels,
+            values,
+            color=[PALETTE["vermillion"] if r.weak else PALETTE["blue"] for r in rows],
+            hatch=None,
+        )
+        for bar, row in zip(bars, rows, strict=True):
+            if row.weak:
+                bar.set_hatch("//")
+                bar.set_edgecolor("white")
+        _barh_labels(ax, bars, values)
+        ax.set_xlabel("accounts")
+        ax.set_title("Hash schemes (weak schemes hatched)")
+        ax.margins(x=0.15)
+        description = "; ".join(
+            f"{r.scheme}: {r.accounts:,}{' (weak)' if r.weak else ''}" for r in rows[::-1]
+        )
+        return _svg(fig, "schemes", "Hash schemes", description)
+
+
+def hunt_chart(hunt: HuntTimeline) -> str:
+    """Attempts and failures over time (or alerts over time when no series was saved)."""
+    buckets = hunt.timeline
+    with _figure(7.0, 2.6) as fig:
+        ax = fig.subplots()
+        xs = list(range(len(buckets)))
+        ax.fill_between(
+            xs,
+            [b.attempts for b in buckets],
+            step="mid",
+            color=PALETTE["sky"],
+            alpha=0.6,
+            label="alert events" if hunt.timeline_from_alerts else "attempts",
+        )
+        if not hunt.timeline_from_alerts:
+            ax.plot(
+                xs,
+                [b.failures for b in buckets],
+                drawstyle="steps-mid",
+                color=PALETTE["vermillion"],
+                linewidth=1.4,
+                label="failures",
+            )
+        step = max(1, math.ceil(len(buckets) / 8))
+        ax.set_xticks(xs[::step], [b.start.replace("T", " ")[:16] for b in buckets][::step])
+        ax.tick_params(axis="x", labelrotation=20, labelsize=7)
+        ax.set_ylabel("per bucket")
+        title = "Alert activity over time" if hunt.timeline_from_alerts else "Logins over time"
+        ax.set_title(title)
+        ax.legend(loc="upper left", fontsize=8, frameon=False)
+        description = "; ".join(f"{b.start}: {b.attempts} / {b.failures}" for b in buckets[:50])
+        return _svg(fig, "hunt", title, description)
+
+
+_LAYERS = ("tenant", "platform", "host", "component")
+
+
+def _layered_positions(blast: BlastRadius) -> dict[str, tuple[float, float]]:
+    """Columns by layer (tenants left, components right), nodes spread evenly in each."""
+    positions: dict[str, tuple[float, float]] = {}
+    for column, layer in enumerate(_LAYERS):
+        ids = sorted(n.id for n in blast.nodes if n.layer == layer)
+        for row, node_id in enumerate(ids):
+            positions[node_id] = (float(column), (row + 0.5) / len(ids))
+    return positions
+
+
+def blast_graph_chart(blast: BlastRadius) -> str:
+    """Node-link diagram: tenants -> shared platforms -> hosts -> vulnerable components.
+
+    Node colour and shape both encode the layer (circles, squares, triangles, diamonds);
+    vulnerable components are larger and outlined.
+    """
+    positions = _layered_positions(blast)
+    per_layer = max((sum(1 for n in blast.nodes if n.layer == la) for la in _LAYERS), default=1)
+    style = {
+        "tenant": (PALETTE["sky"], "o"),
+        "platform": (PALETTE["orange"], "s"),
+        "host": (PALETTE["grey"], "^"),
+        "component": (PALETTE["vermillion"], "D"),
+    }
+    with _figure(7.5, max(2.6, 0.45 * per_layer + 1.0)) as fig:
+        ax = fig.subplots()
+        ax.set_axis_off()
+        for edge in blast.edges:
+            (x0, y0), (x1, y1) = positions[edge.source], positions[edge.target]
+            ax.plot([x0, x1], [y0, y1], color="#777777", linewidth=0.8, zorder=1)
+        for layer in _LAYERS:
+            nodes = [n for n in blast.nodes if n.layer == layer]
+            if not nodes:
+                continue
+            colour, marker = style[layer]
+            ax.scatter(
+                [positions[n.id][0] for n in nodes],
+                [positions[n.id][1] for n in nodes],
+                s=[150 if n.vulnerable else 90 for n in nodes],
+                c=colour,
+                marker=marker,
+                edgecolors="black",
+                linewidths=[1.4 if n.vulnerable else 0.6 for n in nodes],
+                label=f"{layer}s",
+                zorder=2,
+            )
+            for node in nodes:
+                x, y = positions[node.id]
+                ax.annotate(
+                    node.label,
+                    (x, y),
+                    xytext=(0, -10),
+                    textcoords="offset points",
+                    ha="center",
+                    va="top",
+                    fontsize=7,
+                    zorder=3,
+                )
+        ax.set_xlim(-0.5, len(_LAYERS) - 0.5)
+        ax.set_ylim(-0.08, 1.05)
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, 1.12), ncols=4, fontsize=8, frameon=False
+        )
+        description = "; ".join(f"{e.source} -> {e.target}" for e in blast.edges[:60])
+        return _svg(fig, "blast", "Blast-radius graph", description)
+
+
+def progress_chart(progress: Progress) -> str:
+    """Journaled actions per kind and action, stacked by result."""
+    groups = sorted({(c.kind, c.action) for c in progress.counts})
+    results = sorted({c.result for c in progress.counts})
+    result_colours = {
+        r: PALETTE["green"]
+        if r in {"done", "applied", "ok", "changed"}
+        else PALETTE["grey"]
+        if r in {"skipped", "unchanged", "already"}
+        else PALETTE["vermillion"]
+        for r in results
+    }
+    with _figure(7.0, _height(len(groups), 0.35)) as fig:
+        ax = fig.subplots()
+        labels = [f"{kind}: {action}" for kind, action in groups]
+        left = [0] * len(groups)
+        for result in results:
+            values = [
+                sum(
+                    c.count
+                    for c in progress.counts
+                    if (c.kind, c.action) == g and c.result == result
+                )
+                for g in groups
+            ]
+            ax.barh(labels, values, left=left, label=result, color=result_colours[result])
+            left = [a + b for a, b in zip(left, values, strict=True)]
+        ax.invert_yaxis()
+        ax.set_xlabel("journaled actions")
+        ax.set_title("Remediation and retention actions by result")
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+        description = "; ".join(
+            f"{c.kind} {c.action} {c.result}: {c.count:,}" for c in progress.counts
+        )
+        return _svg(fig, "progress", "Journaled actions by result", description)

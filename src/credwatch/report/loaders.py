@@ -1,0 +1,678 @@
+"""One small loader per report section: the section's data, or :class:`Missing`.
+
+Each loader reads what an earlier stage left in the workspace and never recomputes it:
+
+==========  =====================================================  ============================
+section     input                                                  produced by
+==========  =====================================================  ============================
+summary     the exposure index (``index/exposure.duckdb``)         ``credwatch leak ingest``
+exposure    the latest audit run (``runs/RUN/``)                   ``credwatch audit run``
+schemes     the same audit run (``scheme`` column)                 ``credwatch audit run``
+hunt        the latest hunt result (``results/hunt.json``)         ``credwatch hunt``
+blast       the latest supply result (``results/supply.json``)     ``credwatch supply scan``
+progress    the journal (``journal.jsonl``)                        ``credwatch apply PLAN --yes``
+==========  =====================================================  ============================
+
+An absent input gives ``Missing(inputs, command)``; one that exists but cannot be read
+gives ``Missing`` with a ``detail``: "could not read" never looks like "nothing found".
+Every string taken from an input passes through :func:`~credwatch.report.scrub.scrub`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from credwatch.errors import CredwatchError
+from credwatch.report.model import (
+    Alert,
+    BlastRadius,
+    CriticalAccount,
+    DomainRow,
+    Exposure,
+    ExposureCell,
+    GraphEdge,
+    GraphNode,
+    HuntTimeline,
+    IncidentSummary,
+    JournalCount,
+    Layer,
+    Missing,
+    PlanProgress,
+    Progress,
+    SchemeCensus,
+    SchemeRow,
+    SourceRow,
+    TimeBucket,
+    VulnerableComponent,
+)
+from credwatch.report.scrub import scrub
+from credwatch.results import load_result
+from credwatch.workspace import Workspace
+
+__all__ = [
+    "CRITICAL_LIMIT",
+    "find_run",
+    "load_blast",
+    "load_exposure",
+    "load_hunt",
+    "load_progress",
+    "load_schemes",
+    "load_summary",
+]
+
+#: How many ``pair_valid`` accounts the report lists by name (masked); the rest are counted.
+CRITICAL_LIMIT = 50
+
+_SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "moderate": 2, "low": 3, "info": 4}
+
+INGEST_COMMAND = "credwatch leak ingest FILE... && credwatch report"
+AUDIT_COMMAND = "credwatch audit run --store NAME"
+HUNT_COMMAND = "credwatch hunt FILE..."
+SUPPLY_COMMAND = "credwatch supply scan --sbom FILE --advisories DIR --platforms MAP"
+APPLY_COMMAND = "credwatch plan remediate --run RUN -o PLAN && credwatch apply PLAN --yes"
+
+
+class _UnreadableError(Exception):
+    """An input exists but does not have the documented shape."""
+
+
+# -- small typed accessors for JSON documents --------------------------------------------
+
+
+def _int(value: object) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise _UnreadableError(f"expected a count, found {type(value).__name__}")
+
+
+def _opt_int(value: object) -> int | None:
+    return None if value is None else _int(value)
+
+
+def _opt_float(value: object) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    raise _UnreadableError(f"expected a number, found {type(value).__name__}")
+
+
+def _opt_text(value: object) -> str | None:
+    return None if value is None else scrub(value)
+
+
+def _texts(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (scrub(value),)
+    if isinstance(value, Mapping):
+        return tuple(scrub(k) for k in value)
+    if isinstance(value, Iterable):
+        out = []
+        for item in value:
+            if isinstance(item, Mapping):
+                name = item.get("name", item.get("id", ""))
+                out.append(scrub(name))
+            else:
+                out.append(scrub(item))
+        return tuple(out)
+    raise _UnreadableError(f"expected a list of names, found {type(value).__name__}")
+
+
+def _mapping(value: object, what: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _UnreadableError(f"{what} is not an object")
+    return value
+
+
+def _list(value: object, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _UnreadableError(f"{what} is not a list")
+    return value
+
+
+def _counts(value: object, what: str) -> tuple[tuple[str, int], ...]:
+    return tuple((scrub(k), _int(v)) for k, v in _mapping(value, what).items())
+
+
+# -- incident summary ------------------------------------------------------------------------
+
+
+def load_summary(ws: Workspace) -> IncidentSummary | Missing:
+    """What leaked and when: sources, per-domain addresses and pairs, from the index.
+
+    Reads the index tables of docs/contracts.md read-only; never raises for a missing
+    or busy index (returns :class:`Missing`).
+    """
+    inputs = f"the exposure index ({ws.index_path})"
+    if not ws.index_path.exists():
+        return Missing(inputs, INGEST_COMMAND)
+    try:
+        con = duckdb.connect(str(ws.index_path), read_only=True)
+    except duckdb.Error as exc:
+        return Missing(inputs, INGEST_COMMAND, f"cannot open the index: {_first_line(exc)}")
+    try:
+        return _summary_from(con)
+    except (duckdb.Error, _UnreadableError) as exc:
+        return Missing(inputs, INGEST_COMMAND, f"cannot read the index: {_first_line(exc)}")
+    finally:
+        con.close()
+
+
+def _summary_from(con: duckdb.DuckDBPyConnection) -> IncidentSummary:
+    source_rows = con.execute(
+        "SELECT name, CAST(ingested_at AS VARCHAR), lines, accepted, rejected,"
+        " distinct_emails, distinct_pairs, distinct_passwords,"
+        " CAST(rejected_by_reason AS VARCHAR) FROM sources ORDER BY ingested_at, source_id"
+    ).fetchall()
+    sources = []
+    for name, ingested, lines, accepted, rejected, emails, pairs, _pw, reasons in source_rows:
+        by_reason = json.loads(reasons) if reasons else {}
+        sources.append(
+            SourceRow(
+                name=scrub(name),
+                ingested_at=ingested,
+                lines=_int(lines or 0),
+                accepted=_int(accepted or 0),
+                rejected=_int(rejected or 0),
+                distinct_emails=_int(emails or 0),
+                distinct_pairs=_int(pairs or 0),
+                rejected_by_reason=tuple(sorted(_counts(by_reason, "rejected_by_reason"))),
+            )
+        )
+    domain_rows = con.execute(
+        "SELECT domain, count(DISTINCT email_key), count(DISTINCT pair_key)"
+        " FROM exposures GROUP BY domain ORDER BY 2 DESC, domain"
+    ).fetchall()
+    domains = tuple(DomainRow(scrub(d), _int(a), _int(p)) for d, a, p in domain_rows)
+    totals = con.execute(
+        "SELECT count(DISTINCT email_key), count(DISTINCT pair_key) FROM exposures"
+    ).fetchone()
+    passwords = con.execute("SELECT count(DISTINCT sha1) FROM password_counts").fetchone()
+    stamps = [s.ingested_at for s in sources if s.ingested_at]
+    return IncidentSummary(
+        sources=tuple(sources),
+        domains=domains,
+        total_lines=sum(s.lines for s in sources),
+        total_accepted=sum(s.accepted for s in sources),
+        total_rejected=sum(s.rejected for s in sources),
+        total_addresses=_int(totals[0]) if totals else None,
+        total_pairs=_int(totals[1]) if totals else None,
+        total_passwords=_int(passwords[0]) if passwords else None,
+        first_ingested=min(stamps) if stamps else None,
+        last_ingested=max(stamps) if stamps else None,
+    )
+
+
+# -- audit runs ------------------------------------------------------------------------------
+
+
+def find_run(ws: Workspace, run: str | None = None) -> Path | None:
+    """The folder of audit run ``run``, or of the latest run (by ``created_at``).
+
+    Only folders holding both ``summary.json`` and ``accounts.parquet`` count as runs
+    (an interrupted run has no summary yet).
+    """
+    if not ws.runs_dir.is_dir():
+        return None
+    if run is not None:
+        folder = ws.runs_dir / run
+        return folder if (folder / "summary.json").is_file() else None
+    best: tuple[str, str, Path] | None = None
+    for folder in ws.runs_dir.iterdir():
+        summary = folder / "summary.json"
+        if not (summary.is_file() and (folder / "accounts.parquet").is_file()):
+            continue
+        try:
+            created = str(json.loads(summary.read_text(encoding="utf-8")).get("created_at", ""))
+        except (OSError, ValueError, AttributeError):
+            created = ""
+        key = (created, folder.name, folder)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    return best[2] if best else None
+
+
+def _run_inputs(ws: Workspace, run: str | None) -> str:
+    if run is not None:
+        return f"audit run {run} ({ws.runs_dir / run})"
+    return f"an audit run ({ws.runs_dir}/RUN/summary.json and accounts.parquet)"
+
+
+def load_exposure(ws: Workspace, run: str | None = None) -> Exposure | Missing:
+    """Exposure of our accounts by tenant x status x finding, ``pair_valid`` first.
+
+    Reads ``summary.json`` and ``accounts.parquet`` of the chosen (default: latest) run.
+    """
+    folder = find_run(ws, run)
+    inputs = _run_inputs(ws, run)
+    if folder is None:
+        return Missing(inputs, AUDIT_COMMAND)
+    try:
+        summary = _mapping(
+            json.loads((folder / "summary.json").read_text(encoding="utf-8")), "summary.json"
+        )
+        return _exposure_from(folder, summary)
+    except (OSError, ValueError, duckdb.Error, _UnreadableError) as exc:
+        return Missing(inputs, AUDIT_COMMAND, f"cannot read {folder.name}: {_first_line(exc)}")
+
+
+def _parquet(folder: Path) -> str:
+    return str(folder / "accounts.parquet").replace("'", "''")
+
+
+def _exposure_from(folder: Path, summary: Mapping[str, Any]) -> Exposure:
+    con = duckdb.connect()
+    try:
+        src = f"read_parquet('{_parquet(folder)}')"
+        cells = con.execute(
+            f"SELECT tenant, status, f, count(*) FROM (SELECT tenant, status,"
+            f" unnest(findings) AS f FROM {src}) GROUP BY ALL ORDER BY tenant, status, f"
+        ).fetchall()
+        totals = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE len(findings) > 0) FROM {src}"
+        ).fetchone()
+        by_status = con.execute(
+            f"SELECT status, count(*) FROM {src} GROUP BY ALL ORDER BY 2 DESC"
+        ).fetchall()
+        critical_filter = "list_contains(findings, 'pair_valid')"
+        critical = con.execute(
+            f"SELECT id, masked_email, tenant, status, mfa, findings, risk_score, priority"
+            f" FROM {src} WHERE {critical_filter}"
+            f" ORDER BY (status = 'active') DESC, mfa, risk_score DESC, priority, id"
+            f" LIMIT {CRITICAL_LIMIT}"
+        ).fetchall()
+        crit_counts = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE status = 'active' AND NOT coalesce(mfa,"
+            f" false)) FROM {src} WHERE {critical_filter}"
+        ).fetchone()
+    finally:
+        con.close()
+    finding_totals: Counter[str] = Counter()
+    for _t, _s, finding, n in cells:
+        finding_totals[finding] += n
+    assert totals is not None  # an aggregate always returns one row
+    assert crit_counts is not None
+    return Exposure(
+        run=scrub(summary.get("run", folder.name)),
+        store=scrub(summary.get("store", "")),
+        created_at=_opt_text(summary.get("created_at")),
+        accounts=_int(totals[0]),
+        exposed=_int(totals[1]),
+        by_finding=tuple(sorted(finding_totals.items(), key=lambda kv: (-kv[1], kv[0]))),
+        by_status=tuple((scrub(s), _int(n)) for s, n in by_status),
+        cells=tuple(ExposureCell(scrub(t), scrub(s), scrub(f), _int(n)) for t, s, f, n in cells),
+        critical=tuple(
+            CriticalAccount(
+                account=scrub(aid),
+                masked_email=scrub(masked or ""),
+                tenant=scrub(tenant),
+                status=scrub(status),
+                mfa=bool(mfa),
+                findings=tuple(scrub(f) for f in findings or ()),
+                risk_score=_int(score or 0),
+                priority=_int(prio or 0),
+            )
+            for aid, masked, tenant, status, mfa, findings, score, prio in critical
+        ),
+        critical_total=_int(crit_counts[0]),
+        critical_active_without_mfa=_int(crit_counts[1]),
+    )
+
+
+def load_schemes(ws: Workspace, run: str | None = None) -> SchemeCensus | Missing:
+    """Hash schemes of the audited accounts; a scheme is weak when the audit says so.
+
+    A scheme counts as weak when any of its accounts carries the ``weak_scheme``
+    finding: the audit's judgement, not a second list kept here.
+    """
+    folder = find_run(ws, run)
+    inputs = _run_inputs(ws, run)
+    if folder is None:
+        return Missing(inputs, AUDIT_COMMAND)
+    try:
+        summary = _mapping(
+            json.loads((folder / "summary.json").read_text(encoding="utf-8")), "summary.json"
+        )
+        con = duckdb.connect()
+        try:
+            rows = con.execute(
+                f"SELECT coalesce(scheme, 'none'), count(*),"
+                f" count(*) FILTER (WHERE len(findings) > 0),"
+                f" bool_or(list_contains(findings, 'weak_scheme'))"
+                f" FROM read_parquet('{_parquet(folder)}') GROUP BY ALL ORDER BY 2 DESC, 1"
+            ).fetchall()
+        finally:
+            con.close()
+        unknown = _counts(summary.get("unknown_schemes"), "unknown_schemes")
+    except (OSError, ValueError, duckdb.Error, _UnreadableError) as exc:
+        return Missing(inputs, AUDIT_COMMAND, f"cannot read {folder.name}: {_first_line(exc)}")
+    scheme_rows = tuple(SchemeRow(scrub(s), _int(n), _int(e), bool(weak)) for s, n, e, weak in rows)
+    return SchemeCensus(
+        run=scrub(summary.get("run", folder.name)),
+        rows=scheme_rows,
+        weak_accounts=sum(r.accounts for r in scheme_rows if r.weak),
+        unknown=unknown,
+    )
+
+
+# -- hunt ------------------------------------------------------------------------------------
+
+
+def load_hunt(ws: Workspace) -> HuntTimeline | Missing:
+    """The latest saved hunt: volume over time, campaigns, top sources, leak correlation.
+
+    The volume series is the document's ``timeline`` (``[{"start", "attempts",
+    "failures"}]``) when the hunt provides one; otherwise alerts are binned by their
+    first-seen hour and the section says so.
+    """
+    inputs = "a saved hunt result (results/hunt.json)"
+    try:
+        envelope = load_result(ws, "hunt")
+    except CredwatchError as exc:
+        return Missing(inputs, HUNT_COMMAND, exc.message)
+    if envelope is None:
+        return Missing(inputs, HUNT_COMMAND)
+    try:
+        return _hunt_from(envelope)
+    except (_UnreadableError, TypeError, ValueError) as exc:
+        return Missing(inputs, HUNT_COMMAND, f"unexpected hunt document: {_first_line(exc)}")
+
+
+def _alert(raw: object) -> Alert:
+    item = _mapping(raw, "an alert")
+    return Alert(
+        rule=scrub(item.get("rule", "")),
+        key_type=scrub(item.get("key_type", "")),
+        key=scrub(item.get("key", "")),
+        severity=scrub(item.get("severity", "")).lower(),
+        first_seen=_opt_text(item.get("first_seen")),
+        last_seen=_opt_text(item.get("last_seen")),
+        count=_int(item.get("count", 0)),
+    )
+
+
+def _hunt_from(envelope: Mapping[str, Any]) -> HuntTimeline:
+    doc = _mapping(envelope.get("document"), "document")
+    files = [_mapping(f, "a file") for f in _list(doc.get("files"), "files")]
+    raw_alerts = _list(doc.get("alerts"), "alerts")
+    alerts = [_alert(a) for a in raw_alerts]
+    events = doc.get("events", 0)
+    event_count = len(events) if isinstance(events, list) else _int(events)
+    series = tuple(
+        TimeBucket(
+            start=scrub(_mapping(b, "a timeline bucket").get("start", "")),
+            attempts=_int(b.get("attempts", 0)),
+            failures=_int(b.get("failures", 0)),
+        )
+        for b in _list(doc.get("timeline"), "timeline")
+    )
+    from_alerts = False
+    if not series and alerts:
+        from_alerts = True
+        per_hour: Counter[str] = Counter()
+        per_hour_failures: Counter[str] = Counter()
+        for alert in alerts:
+            if alert.first_seen:
+                hour = alert.first_seen[:13]
+                per_hour[hour] += alert.count
+                per_hour_failures[hour] += alert.count
+        series = tuple(
+            TimeBucket(start=h, attempts=per_hour[h], failures=per_hour_failures[h])
+            for h in sorted(per_hour)
+        )
+    ranked = sorted(alerts, key=lambda a: (_SEVERITY_RANK.get(a.severity, 5), -a.count, a.key))
+    sources: dict[str, Alert] = {}
+    for alert in alerts:
+        if alert.key_type not in {"ip", "subnet"}:
+            continue
+        seen = sources.get(alert.key)
+        if seen is None or alert.count > seen.count:
+            sources[alert.key] = alert
+    top_sources = sorted(sources.values(), key=lambda a: (-a.count, a.key))[:10]
+    leak_rate, base_rate = _leak_correlation(doc, raw_alerts)
+    return HuntTimeline(
+        saved_at=_opt_text(envelope.get("saved_at")),
+        files=len(files),
+        lines=sum(_int(f.get("lines", 0)) for f in files),
+        events=event_count,
+        unparsed=sum(_int(f.get("unparsed", 0)) for f in files),
+        timeline=series,
+        timeline_from_alerts=from_alerts,
+        alerts_total=len(alerts),
+        by_rule=tuple(sorted(Counter(a.rule for a in alerts).items(), key=lambda kv: -kv[1])),
+        by_severity=tuple(
+            sorted(
+                Counter(a.severity for a in alerts).items(),
+                key=lambda kv: _SEVERITY_RANK.get(kv[0], 5),
+            )
+        ),
+        campaigns=tuple(a for a in ranked if a.key_type in {"site", "user"} or a.count > 1)[:15],
+        top_sources=tuple(top_sources),
+        leak_correlation=leak_rate,
+        leak_base_rate=base_rate,
+    )
+
+
+def _leak_correlation(
+    doc: Mapping[str, Any], raw_alerts: list[Any]
+) -> tuple[float | None, float | None]:
+    """The share of attempted users found in the exposure index, and its base rate."""
+    block = doc.get("leak_correlation")
+    if isinstance(block, Mapping):
+        return _opt_float(block.get("rate", block.get("share"))), _opt_float(block.get("base_rate"))
+    for raw in raw_alerts:
+        if not isinstance(raw, Mapping) or "leak" not in str(raw.get("rule", "")):
+            continue
+        evidence = _mapping(raw.get("evidence"), "evidence")
+        for key in ("leak_share", "share", "rate", "exposed_share", "correlation"):
+            if key in evidence:
+                return _opt_float(evidence[key]), _opt_float(evidence.get("base_rate"))
+    return None, None
+
+
+# -- supply ----------------------------------------------------------------------------------
+
+
+def load_blast(ws: Workspace) -> BlastRadius | Missing:
+    """The latest saved supply scan: vulnerable components, graph, concentration."""
+    inputs = "a saved supply scan (results/supply.json)"
+    try:
+        envelope = load_result(ws, "supply")
+    except CredwatchError as exc:
+        return Missing(inputs, SUPPLY_COMMAND, exc.message)
+    if envelope is None:
+        return Missing(inputs, SUPPLY_COMMAND)
+    try:
+        return _blast_from(envelope)
+    except (_UnreadableError, TypeError, ValueError) as exc:
+        return Missing(inputs, SUPPLY_COMMAND, f"unexpected supply document: {_first_line(exc)}")
+
+
+def _component(raw: object) -> VulnerableComponent:
+    item = _mapping(raw, "a finding")
+    accounts = item.get("accounts", {})
+    return VulnerableComponent(
+        component=scrub(item.get("component", item.get("name", ""))),
+        version=scrub(item.get("version", "")),
+        advisories=_texts(item.get("advisories")),
+        severity=scrub(item.get("severity") or "unknown"),
+        fixed=", ".join(_texts(item.get("fixed"))),
+        platforms=_texts(item.get("platforms")),
+        hosts=_texts(item.get("hosts")),
+        tenants=_texts(item.get("tenants")),
+        accounts=_counts(accounts, "accounts") if isinstance(accounts, Mapping) else (),
+    )
+
+
+def _blast_from(envelope: Mapping[str, Any]) -> BlastRadius:
+    doc = _mapping(envelope.get("document"), "document")
+    findings = tuple(_component(f) for f in _list(doc.get("findings"), "findings"))
+    nodes: dict[str, GraphNode] = {}
+    edges: set[GraphEdge] = set()
+
+    def node(layer: Layer, name: str, *, vulnerable: bool = False) -> str:
+        node_id = f"{layer}:{name}"
+        known = nodes.get(node_id)
+        nodes[node_id] = GraphNode(
+            node_id, name, layer, vulnerable or (known.vulnerable if known else False)
+        )
+        return node_id
+
+    for finding in findings:
+        comp = node("component", f"{finding.component} {finding.version}".strip(), vulnerable=True)
+        hosts = [node("host", h) for h in finding.hosts]
+        platforms = [node("platform", p) for p in finding.platforms]
+        tenants = [node("tenant", t) for t in finding.tenants]
+        below = hosts or [comp]
+        edges.update(GraphEdge(h, comp) for h in hosts)
+        edges.update(GraphEdge(p, b) for p in platforms for b in below)
+        above = platforms or below
+        edges.update(GraphEdge(t, a) for t in tenants for a in above)
+    concentration = _mapping(doc.get("concentration"), "concentration")
+    shares_raw = concentration.get("platforms", concentration.get("shares", {}))
+    shares: list[tuple[str, float]] = []
+    if isinstance(shares_raw, Mapping):
+        for name, value in shares_raw.items():
+            share = value.get("share") if isinstance(value, Mapping) else value
+            number = _opt_float(share)
+            if number is not None:
+                shares.append((scrub(name), number))
+    elif isinstance(shares_raw, list):
+        for item in shares_raw:
+            entry = _mapping(item, "a platform share")
+            number = _opt_float(entry.get("share"))
+            if number is not None:
+                shares.append((scrub(entry.get("platform", entry.get("name", ""))), number))
+    hhi = _opt_float(concentration.get("herfindahl", concentration.get("hhi")))
+    gaps_raw = doc.get("obligations", doc.get("gaps", []))
+    gaps: list[str] = []
+    for gap in gaps_raw if isinstance(gaps_raw, list) else []:
+        if isinstance(gap, Mapping):
+            parts = [str(gap.get(k)) for k in ("supplier", "gap", "issue", "detail") if gap.get(k)]
+            gaps.append(scrub(": ".join(parts)))
+        else:
+            gaps.append(scrub(gap))
+    return BlastRadius(
+        saved_at=_opt_text(envelope.get("saved_at")),
+        components=_int(doc.get("components", 0))
+        if not isinstance(doc.get("components"), list)
+        else len(doc["components"]),
+        findings=tuple(sorted(findings, key=lambda f: (-f.accounts_total, f.component))),
+        nodes=tuple(sorted(nodes.values(), key=lambda n: n.id)),
+        edges=tuple(sorted(edges, key=lambda e: (e.source, e.target))),
+        platform_shares=tuple(sorted(shares, key=lambda kv: -kv[1])),
+        herfindahl=hhi,
+        single_points_of_failure=_texts(
+            concentration.get("single_points_of_failure", concentration.get("spof"))
+        ),
+        obligation_gaps=tuple(gaps),
+    )
+
+
+# -- journal ---------------------------------------------------------------------------------
+
+_FIELD_ALIASES = {
+    "kind": ("kind", "plan_kind"),
+    "plan": ("plan_digest", "plan"),
+    "action": ("action",),
+    "result": ("result", "outcome", "status"),
+    "time": ("time", "ts", "at"),
+}
+
+
+def _field(entry: Mapping[str, Any], name: str) -> str:
+    for key in _FIELD_ALIASES[name]:
+        if entry.get(key) is not None:
+            return scrub(entry[key])
+    return ""
+
+
+def _journal_entry(line: str, number: int) -> Mapping[str, Any]:
+    try:
+        entry = json.loads(line)
+    except json.JSONDecodeError:
+        raise _UnreadableError(f"line {number} is not JSON") from None
+    if not isinstance(entry, Mapping):
+        raise _UnreadableError(f"line {number} is not a JSON object")
+    return entry
+
+
+def load_progress(ws: Workspace) -> Progress | Missing:
+    """Remediation and retention progress: journaled actions by kind, action and result.
+
+    Counts journal entries; the hash chain is checked by ``credwatch journal verify``
+    (reported as "not checked" here unless the apply package's verifier is available).
+    """
+    inputs = f"the action journal ({ws.journal_path})"
+    path = ws.journal_path
+    if not path.exists():
+        return Missing(inputs, APPLY_COMMAND)
+    counts: Counter[tuple[str, str, str]] = Counter()
+    plans: dict[str, dict[str, Any]] = {}
+    entries = 0
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                entry = _journal_entry(line, number)
+                if not entry.get("action"):
+                    continue  # plan headers and chain markers carry no action
+                entries += 1
+                kind = _field(entry, "kind") or "remediation"
+                result = _field(entry, "result") or "recorded"
+                counts[(kind, _field(entry, "action"), result)] += 1
+                plan = _field(entry, "plan") or "unknown"
+                info = plans.setdefault(
+                    plan, {"kind": kind, "first": None, "last": None, "results": Counter()}
+                )
+                stamp = _field(entry, "time") or None
+                if stamp and (info["first"] is None or stamp < info["first"]):
+                    info["first"] = stamp
+                if stamp and (info["last"] is None or stamp > info["last"]):
+                    info["last"] = stamp
+                info["results"][result] += 1
+    except (OSError, UnicodeDecodeError, _UnreadableError) as exc:
+        return Missing(inputs, APPLY_COMMAND, f"cannot read the journal: {_first_line(exc)}")
+    return Progress(
+        entries=entries,
+        counts=tuple(
+            JournalCount(kind, action, result, n)
+            for (kind, action, result), n in sorted(counts.items())
+        ),
+        plans=tuple(
+            PlanProgress(
+                plan=plan[:16],
+                kind=info["kind"],
+                first=info["first"],
+                last=info["last"],
+                results=tuple(sorted(info["results"].items())),
+            )
+            for plan, info in sorted(plans.items(), key=lambda kv: str(kv[1]["first"]))
+        ),
+        chain="not checked",
+        chain_detail="run `credwatch journal verify` to check the hash chain",
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return scrub(text[0] if text else type(exc).__name__)
