@@ -1,0 +1,293 @@
+"""Apply a plan: checks, dry run, batches, journal, resume.
+
+Before anything changes, :func:`apply_plan` refuses
+
+* a plan edited by hand (its digest, :func:`credwatch.plan.load_plan`) -- exit 3;
+* a plan for another store: the store it names is not configured (exit 2) or now
+  points at another database, table or file (identity mismatch, exit 3);
+* a remediation plan whose audit run is gone or changed (exit 3);
+* a stale plan: the store's snapshot digest differs from the one the plan was made
+  from (exit 3).  Once an apply of the plan has begun, the store is expected to differ
+  (we changed it): an unfinished apply resumes, a finished one accepts the digest its
+  ``end`` record saw, so applying the same plan twice changes nothing the second time;
+* an action the store has no configuration for, or a configured column the table lacks
+  (exit 2).
+
+Without ``yes`` it only reports what would change.  With ``yes`` it journals a
+``begin`` record, lets the store's :class:`~credwatch.apply.interface.Actuator` work
+batch by batch (each batch one transaction) and journals every action's result after
+its batch commits, then an ``end`` record.  Actions the journal (or the store's
+checkpoint, after a crash) already records are not done again.
+
+Example:
+    >>> report = apply_plan(ws, Path("fix.plan.json"), yes=False)   # doctest: +SKIP
+    >>> report.counts["force_reset"]["applied"]                   # doctest: +SKIP
+    120
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from credwatch.accounts.config import StoreConfig, StoreKind, store_config
+from credwatch.apply.interface import Actuator, Outcome, WorkItem
+from credwatch.apply.journal import Journal, PlanHistory, plan_history
+from credwatch.apply.passwd_file import PasswdFileActuator
+from credwatch.apply.specs import parse_file_specs, parse_sql_specs
+from credwatch.apply.sql import DEFAULT_BATCH_SIZE, SqlActuator
+from credwatch.errors import InputError
+from credwatch.plan.model import Plan, load_plan
+from credwatch.plan.remediate import check_actionable, open_audit_run, store_ref
+from credwatch.workspace import Workspace
+
+__all__ = ["ApplyReport", "apply_plan", "make_actuator", "store_digest"]
+
+#: Result names in reports, in display order.
+RESULTS = ("applied", "already", "not_found", "recovered", "done_before")
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyReport:
+    """What an apply did (or, in a dry run, would do); counts only, no ids.
+
+    Attributes:
+        plan: the plan's digest.
+        store: the store's name.
+        dry_run: nothing was changed.
+        resumed: an earlier apply of this plan had begun.
+        counts: action -> result -> number of accounts; results are ``applied`` (changed,
+            or would be), ``already`` (in effect, unchanged), ``not_found``, ``recovered``
+            (done by a crashed apply, journaled now) and ``done_before`` (journaled by an
+            earlier apply).
+        journal_records: lines appended to the journal.
+        store_digest_after: the store digest after a real apply.
+    """
+
+    plan: str
+    store: str
+    dry_run: bool
+    resumed: bool
+    counts: Mapping[str, Mapping[str, int]]
+    journal_records: int = 0
+    store_digest_after: str | None = None
+    by_tenant: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+    def total(self, result: str) -> int:
+        """Number of (account, action) pairs with ``result``."""
+        return sum(c.get(result, 0) for c in self.counts.values())
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "plan": self.plan,
+            "store": self.store,
+            "dry_run": self.dry_run,
+            "resumed": self.resumed,
+            "counts": {a: dict(c) for a, c in self.counts.items()},
+            "by_tenant": {t: dict(c) for t, c in self.by_tenant.items()},
+            "journal_records": self.journal_records,
+            "store_digest_after": self.store_digest_after,
+        }
+
+
+def store_digest(ws: Workspace, name: str) -> str:
+    """The current snapshot digest of a configured store (through ``credwatch.accounts``).
+
+    Raises:
+        ConfigError, ExternalServiceError: from the store connector.
+    """
+    from credwatch.accounts import open_store  # noqa: PLC0415 - connectors load lazily
+
+    return open_store(ws, name).snapshot_digest()
+
+
+def make_actuator(
+    ws: Workspace, cfg: StoreConfig, plan: Plan, *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> Actuator:
+    """Build the actuator of a store for a plan.
+
+    Raises:
+        ConfigError: on invalid ``[stores.NAME.actions]`` or a store kind that cannot act.
+    """
+    check_actionable(cfg)
+    if cfg.kind is StoreKind.PASSWD_FILE:
+        return PasswdFileActuator(cfg, parse_file_specs(cfg.name, cfg.actions), ws.keyer())
+    public_key = ws.vault_public_key() if "isolate" in plan.actions_used() else None
+    return SqlActuator(
+        cfg, parse_sql_specs(cfg.name, cfg.actions), batch_size=batch_size, public_key=public_key
+    )
+
+
+def _check_inputs(ws: Workspace, plan: Plan, cfg: StoreConfig, path: Path) -> None:
+    if store_ref(cfg).identity != plan.store.identity:
+        raise InputError(
+            f"{path} was made for another store: [stores.{cfg.name}] now points at a "
+            "different database, table or file",
+            hint="apply plans only to the store they were made for; re-run `credwatch plan`",
+        )
+    if plan.kind == "remediation":
+        if plan.inputs.audit_run is None:
+            raise InputError(f"{path}: a remediation plan without its audit run")
+        run = open_audit_run(ws, plan.inputs.audit_run)
+        if run.summary_digest != plan.inputs.audit_summary_digest:
+            raise InputError(
+                f"audit run {plan.inputs.audit_run!r} changed since {path} was made",
+                hint="re-run `credwatch plan remediate` on the current run",
+            )
+
+
+def _check_fresh(plan: Plan, history: PlanHistory, current: str, path: Path) -> None:
+    if not history.begun:
+        if current != plan.inputs.store_digest:
+            raise InputError(
+                f"{path} is stale: store {plan.store.name!r} changed since the plan's inputs "
+                "were read",
+                hint="run the audit (or retention plan) again and make a new plan",
+            )
+    elif history.ended is not None and current not in (history.ended, plan.inputs.store_digest):
+        raise InputError(
+            f"store {plan.store.name!r} changed after {path} was applied",
+            hint="make a new plan from a new audit",
+        )
+
+
+def _record(plan: Plan, outcome: Outcome) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "event": "action",
+        "plan": plan.digest,
+        "store": plan.store.name,
+        "account": outcome.account,
+        "action": outcome.action,
+        "result": outcome.result,
+    }
+    if outcome.recovered:
+        record["recovered"] = True
+    return record
+
+
+def apply_plan(
+    ws: Workspace,
+    path: Path,
+    *,
+    yes: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ApplyReport:
+    """Check a plan and carry it out (``yes``) or report what it would change.
+
+    Args:
+        ws: the workspace (configuration, journal, keys).
+        path: the plan file.
+        yes: really change the store; otherwise a dry run.
+        batch_size: (account, action) pairs per transaction.
+        on_progress: called with (done, total) after each batch.
+
+    Raises:
+        InputError: tampered, stale or foreign plan, missing audit run (exit 3).
+        ConfigError: the store or an action is not configured, a column is missing (exit 2).
+        ExternalServiceError: the store failed (exit 4); committed batches stay journaled
+            and a new apply resumes after them.
+    """
+    plan = load_plan(path)
+    cfg = store_config(ws.config(), plan.store.name)
+    _check_inputs(ws, plan, cfg, path)
+    actuator = make_actuator(ws, cfg, plan, batch_size=batch_size)
+    try:
+        actuator.validate(plan.actions_used())
+        tenant_of = {a.id: a.tenant for a in plan.accounts}
+        items: list[WorkItem] = [(a.id, p.action) for a in plan.accounts for p in a.actions]
+        counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(RESULTS, 0))
+        by_tenant: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(RESULTS, 0))
+
+        def count(outcomes: list[Outcome]) -> None:
+            for o in outcomes:
+                key = "recovered" if o.recovered else o.result
+                counts[o.action][key] += 1
+                by_tenant[tenant_of.get(o.account, "?")][key] += 1
+
+        if not yes:
+            history = plan_history(ws.journal_path, plan.digest)
+            _check_fresh(plan, history, store_digest(ws, cfg.name), path)
+            todo = [it for it in items if it not in history.done]
+            for account, action in items:
+                if (account, action) in history.done:
+                    counts[action]["done_before"] += 1
+                    by_tenant[tenant_of[account]]["done_before"] += 1
+            count(actuator.preview(todo))
+            return ApplyReport(
+                plan=plan.digest,
+                store=cfg.name,
+                dry_run=True,
+                resumed=history.begun,
+                counts=_tidy(counts),
+                by_tenant=_tidy(by_tenant),
+            )
+
+        with Journal(ws.journal_path) as journal:
+            history = plan_history(ws.journal_path, plan.digest)
+            before = store_digest(ws, cfg.name)
+            _check_fresh(plan, history, before, path)
+            written = 0
+
+            def journal_outcomes(outcomes: list[Outcome]) -> None:
+                nonlocal written
+                journal.append([_record(plan, o) for o in outcomes])
+                written += len(outcomes)
+                count(outcomes)
+                if on_progress is not None:
+                    on_progress(written + skipped, len(items))
+
+            def journal_intent(record: dict[str, Any]) -> None:
+                nonlocal written
+                journal.append([{**record, "plan": plan.digest, "store": cfg.name}])
+                written += 1
+
+            recovered = actuator.recovered(plan.digest, history)
+            done = set(history.done) | {(o.account, o.action) for o in recovered}
+            skipped = sum(1 for it in items if it in history.done)
+            for account, action in items:
+                if (account, action) in history.done:
+                    counts[action]["done_before"] += 1
+                    by_tenant[tenant_of[account]]["done_before"] += 1
+            if not history.begun:
+                journal.append(
+                    [
+                        {
+                            "event": "begin",
+                            "plan": plan.digest,
+                            "store": cfg.name,
+                            "store_digest": before,
+                            "actions": len(items),
+                        }
+                    ]
+                )
+                written += 1
+            if recovered:
+                journal_outcomes(recovered)
+            todo = [it for it in items if it not in done]
+            actuator.execute(todo, plan.digest, journal_outcomes, journal_intent)
+            after = store_digest(ws, cfg.name)
+            journal.append(
+                [{"event": "end", "plan": plan.digest, "store": cfg.name, "store_digest": after}]
+            )
+            written += 1
+        return ApplyReport(
+            plan=plan.digest,
+            store=cfg.name,
+            dry_run=False,
+            resumed=history.begun,
+            counts=_tidy(counts),
+            journal_records=written,
+            store_digest_after=after,
+            by_tenant=_tidy(by_tenant),
+        )
+    finally:
+        actuator.close()
+
+
+def _tidy(table: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
+    return {k: {r: n for r, n in v.items() if n} for k, v in sorted(table.items())}

@@ -1,0 +1,287 @@
+"""The hash-chained action journal, ``journal.jsonl`` in the workspace.
+
+One JSON object per line.  Every line carries ``prev`` (the ``hash`` of the line before;
+64 zeros for the first) and ``hash`` = SHA-256 of ``prev`` and the line's other keys in
+canonical form, so removing, reordering or editing a line breaks the chain from there
+on.  Lines are appended under an exclusive lock and fsynced batch by batch.
+
+Record kinds (``event``):
+
+* ``begin``: an apply of a plan starts (``plan``, ``store``, ``store_digest``);
+* ``action``: one action on one account: ``plan``, ``store``, ``account`` (the plan's id:
+  a store id, or a keyed id for stores whose ids are addresses), ``action`` and
+  ``result`` (``applied``, ``already`` -- in effect before, nothing changed -- or
+  ``not_found``); ``recovered: true`` when the store's own checkpoint proved an action
+  done by an apply that crashed before journaling it;
+* ``intent``: written before a passwd-file rewrite is renamed into place (digests of
+  the file before and after, the (account, action) pairs it changes);
+* ``end``: the apply finished (``store_digest`` after it).
+
+Example:
+    >>> verify_journal(Path("ws/journal.jsonl")).ok          # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from credwatch.errors import InputError
+
+__all__ = [
+    "GENESIS",
+    "Journal",
+    "JournalError",
+    "JournalVerification",
+    "PlanHistory",
+    "plan_history",
+    "verify_journal",
+]
+
+GENESIS = "0" * 64
+
+
+class JournalError(InputError):
+    """The journal is unreadable or its chain is broken (exit 3)."""
+
+
+def _line(record: Mapping[str, Any], prev: str) -> tuple[str, str]:
+    body = dict(record)
+    body["prev"] = prev
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return canonical[:-1] + ',"hash":"' + digest + '"}\n', digest
+
+
+class Journal:
+    """Append access to the journal, holding an exclusive lock while open.
+
+    Example:
+        >>> with Journal(ws.journal_path) as journal:             # doctest: +SKIP
+        ...     journal.append([{"event": "begin", "plan": digest}])
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: IO[str] | None = None
+        self._last = GENESIS
+
+    def __enter__(self) -> Journal:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        fh = os.fdopen(fd, "r+", encoding="utf-8")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            raise InputError(
+                f"{self.path} is locked by another credwatch apply",
+                hint="wait for it to finish; two applies never write at the same time",
+            ) from None
+        self._fh = fh
+        self._last = _last_hash(self.path)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._fh is not None:
+            self._fh.close()  # closing releases the lock
+            self._fh = None
+
+    def append(self, records: Sequence[Mapping[str, Any]], *, time: str | None = None) -> None:
+        """Append records (each gets ``time`` and its chain hashes), then fsync."""
+        if self._fh is None:
+            raise RuntimeError("Journal.append outside its context")
+        if not records:
+            return
+        stamp = time or datetime.now(UTC).isoformat(timespec="milliseconds")
+        lines = []
+        prev = self._last
+        for record in records:
+            line, prev = _line({"time": stamp, **record}, prev)
+            lines.append(line)
+        self._fh.write("".join(lines))
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._last = prev
+
+
+def _last_hash(path: Path) -> str:
+    """The hash of the last complete line (reading only the file's tail)."""
+    with path.open("rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        if size == 0:
+            return GENESIS
+        chunk = 4096
+        while True:
+            start = max(0, size - chunk)
+            fh.seek(start)
+            tail = fh.read(size - start)
+            lines = tail.rstrip(b"\n").split(b"\n")
+            if len(lines) > 1 or start == 0:
+                break
+            chunk *= 4
+    if not tail.endswith(b"\n"):
+        raise JournalError(
+            f"{path}: the last line is incomplete (a crash while writing it?)",
+            hint="run `credwatch journal verify`; move the damaged journal aside to start anew",
+        )
+    try:
+        value = json.loads(lines[-1])["hash"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise JournalError(f"{path}: the last line is not a journal record") from None
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class JournalVerification:
+    """The outcome of :func:`verify_journal`.
+
+    Attributes:
+        path: the journal.
+        lines: lines read.
+        ok: the whole chain holds.
+        first_broken_line: 1-based number of the first bad line, or ``None``.
+        problem: what is wrong with it.
+        plans: distinct plan digests seen.
+        actions: action records seen.
+    """
+
+    path: Path
+    lines: int
+    ok: bool
+    first_broken_line: int | None = None
+    problem: str | None = None
+    plans: int = 0
+    actions: int = 0
+
+
+def verify_journal(path: Path) -> JournalVerification:
+    """Check every line's hash and link; report the first broken line.
+
+    A missing journal verifies (nothing was ever applied).
+
+    Raises:
+        JournalError: when the file exists but cannot be read.
+    """
+    if not path.exists():
+        return JournalVerification(path=path, lines=0, ok=True)
+    prev = GENESIS
+    count = actions = 0
+    plans: set[str] = set()
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise JournalError(f"cannot read {path}: {exc.strerror}") from None
+    with fh:
+        for count, raw in enumerate(fh, start=1):
+            problem = _check_line(raw, prev)
+            if isinstance(problem, str):
+                return JournalVerification(
+                    path=path,
+                    lines=count,
+                    ok=False,
+                    first_broken_line=count,
+                    problem=problem,
+                    plans=len(plans),
+                    actions=actions,
+                )
+            prev = problem["hash"]
+            if problem.get("event") == "action":
+                actions += 1
+            if "plan" in problem:
+                plans.add(str(problem["plan"]))
+    return JournalVerification(path=path, lines=count, ok=True, plans=len(plans), actions=actions)
+
+
+def _check_line(raw: bytes, prev: str) -> dict[str, Any] | str:
+    if not raw.endswith(b"\n"):
+        return "incomplete last line"
+    try:
+        record = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return "not JSON"
+    if not isinstance(record, dict) or not isinstance(record.get("hash"), str):
+        return "not a journal record"
+    claimed = record.pop("hash")
+    if record.get("prev") != prev:
+        return "does not link to the line before (a line was removed, inserted or reordered)"
+    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if hashlib.sha256(canonical.encode()).hexdigest() != claimed:
+        return "content does not match its hash (the line was edited)"
+    record["hash"] = claimed
+    return record
+
+
+@dataclass(slots=True)
+class PlanHistory:
+    """What the journal says about one plan.
+
+    Attributes:
+        begun: an apply of the plan started.
+        ended: the last ``end`` record's store digest, if an apply finished.
+        begin_records: every ``begin`` record of the plan.
+        intents: every ``intent`` record (written before a change is committed).
+        done: (account, action) -> result of every journaled action.
+    """
+
+    begun: bool = False
+    ended: str | None = None
+    begin_records: list[dict[str, Any]] = field(default_factory=list)
+    intents: list[dict[str, Any]] = field(default_factory=list)
+    done: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+def plan_history(path: Path, plan_digest: str) -> PlanHistory:
+    """Collect the journal's records of one plan (without verifying the chain).
+
+    Raises:
+        JournalError: when a line is not JSON.
+    """
+    history = PlanHistory()
+    for record in _records(path):
+        if record.get("plan") != plan_digest:
+            continue
+        event = record.get("event")
+        if event == "action":
+            history.done[(str(record["account"]), str(record["action"]))] = str(record["result"])
+        elif event == "begin":
+            history.begun = True
+            history.begin_records.append(record)
+        elif event == "intent":
+            history.intents.append(record)
+        elif event == "end":
+            history.ended = str(record.get("store_digest"))
+    return history
+
+
+def _records(path: Path) -> Iterator[dict[str, Any]]:
+    if not path.exists():
+        return
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if b'"plan"' not in raw:
+                continue
+            try:
+                record = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise JournalError(
+                    f"{path}:{number}: not a journal record",
+                    hint="run `credwatch journal verify`",
+                ) from None
+            if isinstance(record, dict):
+                yield record
