@@ -78,7 +78,11 @@ def _stages() -> list[tuple[str, Stage]]:
     """The stages in flow order; imported here so that importing credwatch.demo stays cheap."""
     # Each package adds its stage here, in flow order: combolist + ingest, accounts,
     # audit, remediation, retention, auth logs + hunt, supply, report.
-    return []
+    from credwatch.demo import supply  # noqa: PLC0415 - keeps importing credwatch.demo cheap
+
+    return [
+        ("supply", supply.run),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
