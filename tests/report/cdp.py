@@ -9,6 +9,7 @@ browser is always closed (and killed if it does not exit).
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import subprocess
@@ -64,14 +65,14 @@ class DevTools:
         """Wait for an event (also looking at those already received)."""
         for event in self.events:
             if event["method"] == method:
-                return event
+                return dict(event)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             message = json.loads(self._socket.recv(timeout=deadline - time.monotonic()))
             if "method" in message:
                 self.events.append(message)
                 if message["method"] == method:
-                    return message
+                    return dict(message)
         raise TimeoutError(f"no {method} within {timeout} s")
 
     def drain(self, quiet: float = 0.5) -> None:
@@ -191,7 +192,7 @@ def open_offline(
                 raise RuntimeError(f"check script failed: {evaluated['exceptionDetails']}")
             run.evaluation = evaluated["result"].get("value")
             metrics = tab.send("Page.getLayoutMetrics")
-            size = metrics.get("cssContentSize", metrics.get("contentSize"))
+            size = metrics.get("cssContentSize") or metrics["contentSize"]
             shot = tab.send(
                 "Page.captureScreenshot",
                 {
@@ -221,10 +222,9 @@ def open_offline(
                     run.exceptions.append(str(params["exceptionDetails"].get("text")))
                 elif event["method"] == "Log.entryAdded":
                     run.log_entries.append(params["entry"])
-            try:
+            # The browser may drop the socket while closing; it is killed below if needed.
+            with contextlib.suppress(RuntimeError, TimeoutError, OSError):
                 _call(socket, ids, "Browser.close", None, None, events)
-            except (RuntimeError, TimeoutError, OSError):
-                pass  # the browser may drop the socket while closing; killed below if needed
     finally:
         try:
             proc.wait(timeout=10)

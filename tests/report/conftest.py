@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from credwatch.apply.journal import Journal
 from credwatch.results import save_result
 from credwatch.workspace import Workspace
 
@@ -186,22 +187,26 @@ def hunt_document() -> dict[str, Any]:
 
 
 def supply_document() -> dict[str, Any]:
-    """A supply scan --json document (DESIGN.md) with one shared-platform finding."""
+    """A ``supply scan --json`` document in the shape ScanReport.to_json() writes."""
+    counts = {"active": 700, "dormant": 180, "cancelled": 120}
     return {
-        "components": 412,
+        "schema_version": "1.0",
+        "advisory_source": "osv/",
+        "components": [{"name": f"pkg{i}", "version": "1"} for i in range(412)],
         "findings": [
             {
                 "component": "roundcube",
                 "version": "1.6.5",
                 "purl": "pkg:deb/debian/roundcube@1.6.5",
-                "advisories": ["DSA-5700-1", "CVE-2026-0001"],
+                "advisories": ["CVE-2026-0001", "DSA-5700-1"],
                 "aliases": ["CVE-2026-0001"],
                 "severity": "critical",
+                "cvss_score": 9.8,
                 "fixed": "1.6.7",
                 "platforms": ["shared-mail"],
-                "hosts": ["mx1", "mx2"],
+                "hosts": ["shared-mail/mx1", "shared-mail/mx2"],
                 "tenants": list(TENANTS),
-                "accounts": {"active": 700, "dormant": 180, "cancelled": 120},
+                "accounts": counts,
             },
             {
                 "component": "libxml2",
@@ -212,39 +217,85 @@ def supply_document() -> dict[str, Any]:
                 "severity": "medium",
                 "fixed": None,
                 "platforms": ["webmail"],
-                "hosts": ["web1"],
+                "hosts": ["webmail/web1"],
                 "tenants": ["nifty"],
                 "accounts": {"active": 280, "dormant": 50, "cancelled": 10},
             },
         ],
         "concentration": {
-            "platforms": {"shared-mail": 0.93, "webmail": 0.07},
-            "herfindahl": 0.87,
+            "total_accounts": 1000,
+            "platforms": [
+                {
+                    "name": "shared-mail",
+                    "tenants": list(TENANTS),
+                    "hosts": 2,
+                    "accounts": counts,
+                    "share": 1.0,
+                    "shared": True,
+                    "single_point_of_failure": True,
+                    "vulnerable_components": 1,
+                },
+                {
+                    "name": "webmail",
+                    "tenants": ["nifty"],
+                    "hosts": 1,
+                    "accounts": {"active": 280, "dormant": 50, "cancelled": 10},
+                    "share": 0.34,
+                    "shared": False,
+                    "single_point_of_failure": False,
+                    "vulnerable_components": 1,
+                },
+            ],
+            "hhi": 7156.0,
+            "hhi_band": "highly concentrated",
             "single_points_of_failure": ["shared-mail"],
+            "tenants_without_counts": [],
         },
+        "obligations": [
+            {
+                "supplier": "MailCo",
+                "kind": "drill_overdue",
+                "detail": "last drill 2024-01-10",
+                "platforms": ["shared-mail"],
+                "tenants": list(TENANTS),
+                "accounts": counts,
+            }
+        ],
     }
 
 
 def write_journal(ws: Workspace) -> None:
-    """A journal with remediation and retention entries (one naming an address)."""
-    entries = []
-    prev = "0" * 64
-    for i in range(40):
-        kind = "remediation" if i < 30 else "retention"
-        action = ("force_reset", "revoke_sessions", "purge_credential")[i % 3]
-        result = "done" if i % 7 else "failed"
-        entry = {
-            "time": f"2026-06-07T10:{i:02d}:00Z",
-            "kind": kind,
-            "plan_digest": ("a" if kind == "remediation" else "b") * 64,
-            "account": CANARY_EMAILS[1] if i == 0 else f"acct-{i:04d}",
-            "action": action,
-            "result": result,
-            "prev": prev,
-        }
-        prev = hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()
-        entries.append(json.dumps(entry))
-    ws.journal_path.write_text("\n".join(entries) + "\n", encoding="utf-8")
+    """A journal written by the real apply journal: two plans, one unfinished."""
+    with Journal(ws.journal_path) as journal:
+        for plan, count, finish in (("a" * 64, 30, True), ("b" * 64, 10, False)):
+            journal.append(
+                [{"event": "begin", "plan": plan, "store": "mail", "actions": count + 2}],
+                time="2026-06-07T10:00:00Z",
+            )
+            journal.append(
+                [
+                    {
+                        "event": "action",
+                        "plan": plan,
+                        "store": "mail",
+                        # An account id that is an address: the report must mask it.
+                        "account": CANARY_EMAILS[1] if i == 0 else f"acct-{i:04d}",
+                        "action": ("force_reset", "revoke_sessions", "purge_credential")[i % 3],
+                        "result": "not_found"
+                        if i % 7 == 0
+                        else "already"
+                        if i % 5 == 0
+                        else "applied",
+                    }
+                    for i in range(count)
+                ],
+                time="2026-06-07T10:05:00Z",
+            )
+            if finish:
+                journal.append(
+                    [{"event": "end", "plan": plan, "store": "mail", "store_digest": "x"}],
+                    time="2026-06-07T10:06:00Z",
+                )
 
 
 def fill_workspace(ws: Workspace, parts: frozenset[str] | None = None) -> None:

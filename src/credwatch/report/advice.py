@@ -7,6 +7,7 @@ become "run this to complete the report" steps; nothing is recommended from a gu
 
 from __future__ import annotations
 
+from credwatch.report.loaders import DONE_RESULTS
 from credwatch.report.model import (
     BlastRadius,
     Exposure,
@@ -35,7 +36,7 @@ def _exposure_steps(exp: Exposure, progress: Progress | Missing) -> list[NextSte
         applied_resets = sum(
             c.count
             for c in progress.counts
-            if c.action == "force_reset" and c.result in {"done", "applied", "ok", "changed"}
+            if c.action == "force_reset" and c.result in DONE_RESULTS
         )
     if exp.critical_active_without_mfa:
         steps.append(

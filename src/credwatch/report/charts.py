@@ -302,11 +302,9 @@ def progress_chart(progress: Progress) -> str:
     groups = sorted({(c.kind, c.action) for c in progress.counts})
     results = sorted({c.result for c in progress.counts})
     result_colours = {
-        r: PALETTE["green"]
-        if r in {"done", "applied", "ok", "changed"}
-        else PALETTE["grey"]
-        if r in {"skipped", "unchanged", "already"}
-        else PALETTE["vermillion"]
+        r: {"applied": PALETTE["green"], "already": PALETTE["sky"]}.get(
+            r, PALETTE["vermillion"] if r in {"not_found", "failed"} else PALETTE["grey"]
+        )
         for r in results
     }
     with _figure(7.0, _height(len(groups), 0.35)) as fig:

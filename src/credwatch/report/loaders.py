@@ -24,7 +24,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 
@@ -525,90 +525,81 @@ def _component(raw: object) -> VulnerableComponent:
 def _blast_from(envelope: Mapping[str, Any]) -> BlastRadius:
     doc = _mapping(envelope.get("document"), "document")
     findings = tuple(_component(f) for f in _list(doc.get("findings"), "findings"))
+    concentration = _mapping(doc.get("concentration"), "concentration")
+    platforms = [_mapping(p, "a platform") for p in _list(concentration.get("platforms"), "")]
     nodes: dict[str, GraphNode] = {}
     edges: set[GraphEdge] = set()
 
-    def node(layer: Layer, name: str, *, vulnerable: bool = False) -> str:
+    def node(layer: Layer, name: str, *, label: str = "", vulnerable: bool = False) -> str:
         node_id = f"{layer}:{name}"
         known = nodes.get(node_id)
         nodes[node_id] = GraphNode(
-            node_id, name, layer, vulnerable or (known.vulnerable if known else False)
+            node_id, label or name, layer, vulnerable or (known.vulnerable if known else False)
         )
         return node_id
 
+    # Tenants on each shared platform, from the concentration summary (the platform map).
+    for platform in platforms:
+        pid = node("platform", scrub(platform.get("name", "")))
+        edges.update(GraphEdge(node("tenant", t), pid) for t in _texts(platform.get("tenants")))
     for finding in findings:
         comp = node("component", f"{finding.component} {finding.version}".strip(), vulnerable=True)
-        hosts = [node("host", h) for h in finding.hosts]
-        platforms = [node("platform", p) for p in finding.platforms]
-        tenants = [node("tenant", t) for t in finding.tenants]
-        below = hosts or [comp]
-        edges.update(GraphEdge(h, comp) for h in hosts)
-        edges.update(GraphEdge(p, b) for p in platforms for b in below)
-        above = platforms or below
-        edges.update(GraphEdge(t, a) for t in tenants for a in above)
-    concentration = _mapping(doc.get("concentration"), "concentration")
-    shares_raw = concentration.get("platforms", concentration.get("shares", {}))
-    shares: list[tuple[str, float]] = []
-    if isinstance(shares_raw, Mapping):
-        for name, value in shares_raw.items():
-            share = value.get("share") if isinstance(value, Mapping) else value
-            number = _opt_float(share)
-            if number is not None:
-                shares.append((scrub(name), number))
-    elif isinstance(shares_raw, list):
-        for item in shares_raw:
-            entry = _mapping(item, "a platform share")
-            number = _opt_float(entry.get("share"))
-            if number is not None:
-                shares.append((scrub(entry.get("platform", entry.get("name", ""))), number))
-    hhi = _opt_float(concentration.get("herfindahl", concentration.get("hhi")))
-    gaps_raw = doc.get("obligations", doc.get("gaps", []))
+        # Hosts are "platform/host" in the supply document.
+        hosted = False
+        for host in finding.hosts:
+            plat, _, name = host.rpartition("/")
+            hid = node("host", host, label=name)
+            edges.add(GraphEdge(hid, comp))
+            if plat:
+                edges.add(GraphEdge(node("platform", plat), hid))
+            hosted = True
+        if not hosted:
+            edges.update(GraphEdge(node("platform", p), comp) for p in finding.platforms)
+        for tenant in finding.tenants:
+            edges.update(
+                GraphEdge(node("tenant", tenant), node("platform", p)) for p in finding.platforms
+            )
+    shares = tuple(
+        (scrub(p.get("name", "")), float(share))
+        for p in platforms
+        if (share := _opt_float(p.get("share"))) is not None
+    )
     gaps: list[str] = []
-    for gap in gaps_raw if isinstance(gaps_raw, list) else []:
-        if isinstance(gap, Mapping):
-            parts = [str(gap.get(k)) for k in ("supplier", "gap", "issue", "detail") if gap.get(k)]
-            gaps.append(scrub(": ".join(parts)))
-        else:
-            gaps.append(scrub(gap))
+    for gap in _list(doc.get("obligations"), "obligations"):
+        item = _mapping(gap, "an obligation gap")
+        text = f"{scrub(item.get('supplier', '?'))}: {scrub(item.get('kind', ''))}"
+        if item.get("detail"):
+            text += f" ({scrub(item['detail'])})"
+        tenants = _texts(item.get("tenants"))
+        if tenants:
+            text += f"; exposes {', '.join(tenants)}"
+        gaps.append(text)
+    components = doc.get("components", 0)
     return BlastRadius(
         saved_at=_opt_text(envelope.get("saved_at")),
-        components=_int(doc.get("components", 0))
-        if not isinstance(doc.get("components"), list)
-        else len(doc["components"]),
+        components=len(components) if isinstance(components, list) else _int(components),
         findings=tuple(sorted(findings, key=lambda f: (-f.accounts_total, f.component))),
         nodes=tuple(sorted(nodes.values(), key=lambda n: n.id)),
         edges=tuple(sorted(edges, key=lambda e: (e.source, e.target))),
+        total_accounts=_opt_int(concentration.get("total_accounts")),
         platform_shares=tuple(sorted(shares, key=lambda kv: -kv[1])),
-        herfindahl=hhi,
-        single_points_of_failure=_texts(
-            concentration.get("single_points_of_failure", concentration.get("spof"))
-        ),
+        hhi=_opt_float(concentration.get("hhi")),
+        hhi_band=_opt_text(concentration.get("hhi_band")),
+        single_points_of_failure=_texts(concentration.get("single_points_of_failure")),
         obligation_gaps=tuple(gaps),
     )
 
 
 # -- journal ---------------------------------------------------------------------------------
 
-_FIELD_ALIASES = {
-    "kind": ("kind", "plan_kind"),
-    "plan": ("plan_digest", "plan"),
-    "action": ("action",),
-    "result": ("result", "outcome", "status"),
-    "time": ("time", "ts", "at"),
-}
+#: Journal results meaning "the account is in the planned state" (apply's vocabulary).
+DONE_RESULTS = frozenset({"applied", "already"})
 
 
-def _field(entry: Mapping[str, Any], name: str) -> str:
-    for key in _FIELD_ALIASES[name]:
-        if entry.get(key) is not None:
-            return scrub(entry[key])
-    return ""
-
-
-def _journal_entry(line: str, number: int) -> Mapping[str, Any]:
+def _journal_entry(line: bytes, number: int) -> Mapping[str, Any]:
     try:
         entry = json.loads(line)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise _UnreadableError(f"line {number} is not JSON") from None
     if not isinstance(entry, Mapping):
         raise _UnreadableError(f"line {number} is not a JSON object")
@@ -616,11 +607,16 @@ def _journal_entry(line: str, number: int) -> Mapping[str, Any]:
 
 
 def load_progress(ws: Workspace) -> Progress | Missing:
-    """Remediation and retention progress: journaled actions by kind, action and result.
+    """Remediation and retention progress from the hash-chained journal.
 
-    Counts journal entries; the hash chain is checked by ``credwatch journal verify``
-    (reported as "not checked" here unless the apply package's verifier is available).
+    Counts ``action`` records by kind, action and result; per plan digest: the planned
+    number of actions (from its ``begin`` records), the results so far, and whether an
+    apply finished (``end``).  The chain is checked with
+    :func:`credwatch.apply.journal.verify_journal`.  The plan's kind (remediation or
+    retention) is shown when the journal records it, "unrecorded" otherwise.
     """
+    from credwatch.apply.journal import JournalError, verify_journal  # noqa: PLC0415
+
     inputs = f"the action journal ({ws.journal_path})"
     path = ws.journal_path
     if not path.exists():
@@ -629,47 +625,76 @@ def load_progress(ws: Workspace) -> Progress | Missing:
     plans: dict[str, dict[str, Any]] = {}
     entries = 0
     try:
-        with path.open(encoding="utf-8") as handle:
+        with path.open("rb") as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
                 entry = _journal_entry(line, number)
-                if not entry.get("action"):
-                    continue  # plan headers and chain markers carry no action
-                entries += 1
-                kind = _field(entry, "kind") or "remediation"
-                result = _field(entry, "result") or "recorded"
-                counts[(kind, _field(entry, "action"), result)] += 1
-                plan = _field(entry, "plan") or "unknown"
+                event = entry.get("event")
+                plan = scrub(entry.get("plan", "unknown"))
                 info = plans.setdefault(
-                    plan, {"kind": kind, "first": None, "last": None, "results": Counter()}
+                    plan,
+                    {
+                        "kind": "",
+                        "store": "",
+                        "planned": 0,
+                        "first": None,
+                        "last": None,
+                        "finished": False,
+                        "results": Counter(),
+                    },
                 )
-                stamp = _field(entry, "time") or None
+                if entry.get("kind"):
+                    info["kind"] = scrub(entry["kind"])
+                if entry.get("store"):
+                    info["store"] = scrub(entry["store"])
+                stamp = _opt_text(entry.get("time"))
                 if stamp and (info["first"] is None or stamp < info["first"]):
                     info["first"] = stamp
                 if stamp and (info["last"] is None or stamp > info["last"]):
                     info["last"] = stamp
-                info["results"][result] += 1
-    except (OSError, UnicodeDecodeError, _UnreadableError) as exc:
+                if event == "begin":
+                    info["planned"] = max(info["planned"], _int(entry.get("actions", 0)))
+                elif event == "end":
+                    info["finished"] = True
+                elif event == "action":
+                    entries += 1
+                    result = scrub(entry.get("result", "unknown"))
+                    info["results"][result] += 1
+                    counts[(plan, scrub(entry.get("action", "")), result)] += 1
+        verification = verify_journal(path)
+    except (OSError, _UnreadableError, JournalError) as exc:
         return Missing(inputs, APPLY_COMMAND, f"cannot read the journal: {_first_line(exc)}")
+    chain: Literal["verified", "broken"] = "verified" if verification.ok else "broken"
+    if verification.ok:
+        chain_detail = f"{verification.lines:,} lines, every link holds"
+    else:
+        chain_detail = scrub(
+            f"line {verification.first_broken_line}: {verification.problem}; "
+            "run `credwatch journal verify`"
+        )
+    by_kind: Counter[tuple[str, str, str]] = Counter()
+    for (plan, action, result), n in counts.items():
+        by_kind[(plans[plan]["kind"] or "unrecorded", action, result)] += n
     return Progress(
         entries=entries,
-        counts=tuple(
-            JournalCount(kind, action, result, n)
-            for (kind, action, result), n in sorted(counts.items())
-        ),
+        counts=tuple(JournalCount(k, a, r, n) for (k, a, r), n in sorted(by_kind.items())),
         plans=tuple(
             PlanProgress(
                 plan=plan[:16],
-                kind=info["kind"],
+                kind=info["kind"] or "unrecorded",
+                store=info["store"],
+                planned=info["planned"],
+                done=sum(n for r, n in info["results"].items() if r in DONE_RESULTS),
+                finished=info["finished"],
                 first=info["first"],
                 last=info["last"],
                 results=tuple(sorted(info["results"].items())),
             )
             for plan, info in sorted(plans.items(), key=lambda kv: str(kv[1]["first"]))
         ),
-        chain="not checked",
-        chain_detail="run `credwatch journal verify` to check the hash chain",
+        chain=chain,
+        chain_detail=chain_detail,
     )
 
 

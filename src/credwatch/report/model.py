@@ -285,8 +285,10 @@ class BlastRadius:
     findings: tuple[VulnerableComponent, ...]
     nodes: tuple[GraphNode, ...]
     edges: tuple[GraphEdge, ...]
+    total_accounts: int | None
     platform_shares: tuple[tuple[str, float], ...]
-    herfindahl: float | None
+    hhi: float | None
+    hhi_band: str | None
     single_points_of_failure: tuple[str, ...]
     obligation_gaps: tuple[str, ...]
 
@@ -310,6 +312,10 @@ class PlanProgress:
 
     plan: str
     kind: str
+    store: str
+    planned: int
+    done: int
+    finished: bool
     first: str | None
     last: str | None
     results: tuple[tuple[str, int], ...]
@@ -322,7 +328,7 @@ class Progress:
     entries: int
     counts: tuple[JournalCount, ...]
     plans: tuple[PlanProgress, ...]
-    chain: Literal["verified", "broken", "not checked"]
+    chain: Literal["verified", "broken"]
     chain_detail: str
 
 
