@@ -1,0 +1,93 @@
+"""Prometheus metrics of ``credwatch serve``, safe with several uvicorn workers.
+
+With more than one worker the runner sets ``PROMETHEUS_MULTIPROC_DIR`` and every worker
+writes its samples there; ``/metrics`` then aggregates all workers
+(``prometheus_client.multiprocess``).  Labels are endpoint templates and status codes,
+never a prefix, address or password.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from credwatch.corpus.store import Corpus
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+
+_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+
+
+class Metrics:
+    """The metric families; one instance per app (its own registry)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        self.requests = Counter(
+            "credwatch_requests",
+            "HTTP requests by endpoint and status.",
+            ["endpoint", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "credwatch_request_duration_seconds",
+            "Time spent answering, by endpoint.",
+            ["endpoint"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.corpus_records = Gauge(
+            "credwatch_corpus_records",
+            "Distinct hashes served, by mode (sha1, ntlm).",
+            ["mode"],
+            registry=self.registry,
+            multiprocess_mode="livemax",
+        )
+        self.corpus_age = Gauge(
+            "credwatch_corpus_age_seconds",
+            "Seconds since the served corpus generation was built.",
+            registry=self.registry,
+            multiprocess_mode="livemin",
+        )
+        self.corpus_refused = Gauge(
+            "credwatch_corpus_refused_generations",
+            "Corpus generations refused because they did not validate.",
+            registry=self.registry,
+            multiprocess_mode="livemax",
+        )
+        self.policy_decisions = Counter(
+            "credwatch_policy_decisions",
+            "Dovecot policy answers by result (allow, delay, reject).",
+            ["result"],
+            registry=self.registry,
+        )
+
+    def observe(self, endpoint: str, status: int, started: float) -> None:
+        """Count one request and its latency."""
+        self.requests.labels(endpoint, str(status)).inc()
+        self.latency.labels(endpoint).observe(time.perf_counter() - started)
+
+    def render(self, corpus: Corpus | None, refused: int, now: float) -> bytes:
+        """Update the corpus gauges and render the exposition text (all workers)."""
+        for mode in ("sha1", "ntlm"):
+            layer = corpus.layer(mode) if corpus is not None else None
+            self.corpus_records.labels(mode).set(layer.records if layer else 0)
+        if corpus is not None:
+            self.corpus_age.set(max(0.0, now - corpus.created_at.timestamp()))
+        self.corpus_refused.set(refused)
+        if self.multiprocess:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
+        return generate_latest(self.registry)

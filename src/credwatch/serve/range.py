@@ -1,0 +1,115 @@
+"""The Pwned Passwords range API: validation, rendering, caching, padding, validators.
+
+``GET /range/{prefix}`` answers like api.pwnedpasswords.com: ``text/plain``, one
+``SUFFIX:COUNT`` line per hash with the 35 (SHA-1) or 27 (NTLM) remaining uppercase hex
+characters, lines separated by CRLF and the last one unterminated (as the real service
+writes its files); an empty body for a valid prefix without hashes.  Rendered bodies are
+kept in a per-worker LRU cache bounded in bytes.
+
+``Add-Padding: true`` appends rows with count 0 and random suffixes, as the real service
+does, so that the size of a response does not tell the prefix: every padded response has
+at least ``padding_rows`` rows, plus 10 to 209 more at random.
+
+Example:
+    >>> parse_prefix("21bd1")
+    1162961
+    >>> parse_prefix("\uff121BD1") is None     # a fullwidth digit two
+    True
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+from email.utils import format_datetime
+
+import numpy as np
+
+from credwatch.corpus.layout import WIDTH, render_range
+from credwatch.corpus.store import Corpus
+
+__all__ = ["RangeBody", "RangeService", "parse_prefix"]
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+PAD_EXTRA_MIN = 10
+PAD_EXTRA_SPAN = 200
+
+
+def parse_prefix(text: str) -> int | None:
+    """The 20-bit value of a 5-character ASCII hex prefix, else ``None``.
+
+    Only ASCII ``0-9A-Fa-f`` count: fullwidth digits, other scripts' digits and
+    look-alike letters are refused (``int(..., 16)`` alone would accept some of them).
+    """
+    if len(text) != 5 or not all(c in _HEX for c in text):
+        return None
+    return int(text, 16)
+
+
+@dataclass(frozen=True, slots=True)
+class RangeBody:
+    """A rendered response body with its validators.
+
+    Attributes:
+        body: the bytes to send.
+        rows: real rows in it.
+        etag: strong ETag (quoted), for the unpadded body.
+        last_modified: HTTP date of the generation.
+    """
+
+    body: bytes
+    rows: int
+    etag: str
+    last_modified: str
+
+
+class RangeService:
+    """Renders range responses from a corpus, with a byte-bounded LRU cache.
+
+    Args:
+        cache_bytes: cache budget in bytes (0 disables caching).
+        padding_rows: minimum rows of a padded response.
+    """
+
+    def __init__(self, *, cache_bytes: int, padding_rows: int) -> None:
+        self._cache: OrderedDict[tuple[str, str, int], RangeBody] = OrderedDict()
+        self._cache_bytes = cache_bytes
+        self._used = 0
+        self.padding_rows = padding_rows
+
+    def body(self, corpus: Corpus, mode: str, bucket: int) -> RangeBody | None:
+        """The body of one prefix, or ``None`` when the corpus has no layer for ``mode``."""
+        key = (corpus.name, mode, bucket)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        layer = corpus.layer(mode)
+        if layer is None:
+            return None
+        hashes, counts = layer.slice(bucket)
+        rendered = RangeBody(
+            body=render_range(hashes, counts),
+            rows=int(hashes.shape[0]),
+            etag=f'"{corpus.name}-{mode}-{bucket:05X}"',
+            last_modified=format_datetime(corpus.created_at, usegmt=True),
+        )
+        if self._cache_bytes > 0:
+            self._cache[key] = rendered
+            self._used += len(rendered.body) + 200
+            while self._used > self._cache_bytes and self._cache:
+                _, old = self._cache.popitem(last=False)
+                self._used -= len(old.body) + 200
+        return rendered
+
+    def padded(self, rendered: RangeBody, mode: str) -> bytes:
+        """The body with count-0 rows of random suffixes appended (``Add-Padding``)."""
+        extra = max(0, self.padding_rows - rendered.rows)
+        extra += PAD_EXTRA_MIN + secrets.randbelow(PAD_EXTRA_SPAN)
+        width = WIDTH[mode]
+        fake = np.frombuffer(secrets.token_bytes(extra * width), dtype=np.uint8)
+        padding = render_range(fake.reshape(extra, width), np.zeros(extra, dtype=np.uint32))
+        if not rendered.body:
+            return padding
+        return rendered.body + b"\r\n" + padding
