@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 
 from credwatch import __version__
 from credwatch.cli import demo_cmd, init_cmd
+from credwatch.cli import leak as leak_cmd
 from credwatch.cli import report as report_cmd
 from credwatch.cli import supply as supply_cmd
 from credwatch.cli.common import CliState, err_console, state
@@ -109,6 +110,7 @@ def main(
 # Command registrations, in the order `credwatch --help` lists them (one line each).
 app.command("init")(init_cmd.init)
 app.command("demo")(demo_cmd.demo)
+app.add_typer(leak_cmd.app, name="leak")
 app.command("report")(report_cmd.report)
 app.add_typer(supply_cmd.app, name="supply")
 
