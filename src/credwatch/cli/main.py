@@ -19,7 +19,9 @@ from typer.core import TyperGroup
 from credwatch import __version__
 from credwatch.cli import demo_cmd, init_cmd
 from credwatch.cli import leak as leak_cmd
+from credwatch.cli import passwords as passwords_cmd
 from credwatch.cli import report as report_cmd
+from credwatch.cli import serve as serve_cmd
 from credwatch.cli import supply as supply_cmd
 from credwatch.cli.common import CliState, err_console, state
 from credwatch.errors import EXIT_BUG, CredwatchError
@@ -111,8 +113,10 @@ def main(
 app.command("init")(init_cmd.init)
 app.command("demo")(demo_cmd.demo)
 app.add_typer(leak_cmd.app, name="leak")
+app.add_typer(passwords_cmd.app, name="passwords")
 app.command("report")(report_cmd.report)
 app.add_typer(supply_cmd.app, name="supply")
+app.command("serve")(serve_cmd.serve_cmd)
 
 
 def run() -> None:
