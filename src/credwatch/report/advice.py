@@ -131,17 +131,29 @@ def _hunt_steps(hunt: HuntTimeline) -> list[NextStep]:
     return steps
 
 
+_SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "moderate": 2, "low": 3}
+
+
 def _supply_steps(blast: BlastRadius) -> list[NextStep]:
+    ranked = sorted(
+        blast.findings,
+        key=lambda f: (_SEVERITY_RANK.get(f.severity.lower(), 4), -f.accounts_total),
+    )
     steps = []
-    for finding in blast.findings[:3]:
-        fix = f" to {finding.fixed}" if finding.fixed else " (no fixed version yet: mitigate)"
+    for finding in ranked[:5]:
+        if finding.fixed:
+            title = f"Upgrade {finding.component} {finding.version} to {finding.fixed}"
+        else:
+            title = f"Mitigate {finding.component} {finding.version} (no fixed version yet)"
+        urgent = finding.severity.lower() in {"critical", "high"}
         steps.append(
             NextStep(
-                "today" if finding.severity.lower() in {"critical", "high"} else "this week",
-                f"Upgrade {finding.component} {finding.version}{fix}",
-                f"{', '.join(finding.advisories[:3]) or 'advisories'}; "
+                "today" if urgent else "this week",
+                title,
+                f"{', '.join(finding.advisories[:3]) or 'advisories'} ({finding.severity}); "
                 f"{finding.accounts_total:,} accounts on {len(finding.tenants)} tenants depend "
-                "on it.",
+                f"on it through {', '.join(finding.platforms) or 'its hosts'}. Re-scan after "
+                "the change.",
                 "credwatch supply scan --sbom FILE --advisories DIR --platforms MAP",
             )
         )
@@ -164,7 +176,11 @@ def next_steps(report: Report) -> tuple[NextStep, ...]:
         steps += _hunt_steps(report.hunt)
     if isinstance(report.blast, BlastRadius):
         steps += _supply_steps(report.blast)
+    seen: set[tuple[str, str]] = set()
     for _section, missing in report.missing:
+        if (missing.inputs, missing.command) in seen:
+            continue  # exposure and schemes share one input
+        seen.add((missing.inputs, missing.command))
         action = "Fix" if missing.unreadable else "Produce"
         steps.append(
             NextStep(

@@ -231,12 +231,29 @@ _LAYERS = ("tenant", "platform", "host", "component")
 
 
 def _layered_positions(blast: BlastRadius) -> dict[str, tuple[float, float]]:
-    """Columns by layer (tenants left, components right), nodes spread evenly in each."""
+    """Columns by layer (tenants left, components right), top to bottom in each.
+
+    Tenants are alphabetical; every later column is ordered by the mean row of its
+    neighbours in the column before (the barycentre heuristic), which keeps most
+    edges from crossing.
+    """
+    neighbours: dict[str, list[str]] = {}
+    for edge in blast.edges:
+        neighbours.setdefault(edge.target, []).append(edge.source)
+    rows: dict[str, float] = {}
     positions: dict[str, tuple[float, float]] = {}
     for column, layer in enumerate(_LAYERS):
         ids = sorted(n.id for n in blast.nodes if n.layer == layer)
+
+        def barycentre(node_id: str) -> tuple[float, str]:
+            placed = [rows[n] for n in neighbours.get(node_id, []) if n in rows]
+            return (sum(placed) / len(placed) if placed else float("inf"), node_id)
+
+        if column:
+            ids.sort(key=barycentre)
         for row, node_id in enumerate(ids):
-            positions[node_id] = (float(column), (row + 0.5) / len(ids))
+            rows[node_id] = float(row)
+            positions[node_id] = (float(column), 1.0 - (row + 0.5) / len(ids))
     return positions
 
 
