@@ -20,6 +20,7 @@ can later find each ``pair_valid`` account.  The same seed always yields the sam
 from __future__ import annotations
 
 import gzip
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc

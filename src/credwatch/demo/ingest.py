@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from credwatch.demo.runner import DemoContext, StageResult
-from credwatch.index import ExposureIndex, IngestOptions, ingest_files
+from credwatch.index import ExposureIndex, FileOutcome, IngestOptions, ingest_files
 
 __all__ = ["run"]
 
@@ -17,7 +17,7 @@ __all__ = ["run"]
 def run(ctx: DemoContext) -> StageResult:
     """Ingest every combolist file under its source name and summarise the index."""
     combolist = ctx.artifacts["combolist"]
-    outcomes = []
+    outcomes: list[FileOutcome] = []
     for path, name in zip(combolist["files"], combolist["sources"], strict=True):
         report = ingest_files(ctx.workspace, [Path(path)], IngestOptions(source=name))
         report.raise_if_nothing_ingested()
@@ -34,7 +34,7 @@ def run(ctx: DemoContext) -> StageResult:
             f"{source.accepted:,} accepted, {source.distinct_emails:,} addresses, "
             f"{source.distinct_passwords:,} distinct passwords; rejected {reasons}"
         )
-    skipped = sum(1 for o in outcomes if o.status == "skipped")
+    skipped = len([o for o in outcomes if o.status == "skipped"])
     if skipped:
         lines.append(f"{skipped} file(s) already in the index (same content): skipped")
     top = ", ".join(f"{d} {n:,}" for d, n in list(stats.domains.items())[:6])

@@ -78,8 +78,7 @@ def _stages() -> list[tuple[str, Stage]]:
     """The stages in flow order; imported here so that importing credwatch.demo stays cheap."""
     # Each package adds its stage here, in flow order: combolist + ingest, accounts,
     # audit, remediation, retention, auth logs + hunt, supply, report.
-    from credwatch.demo import combolist, ingest  # noqa: PLC0415 - keeps credwatch.demo cheap
-    from credwatch.demo import report, supply  # noqa: PLC0415 - keeps credwatch.demo cheap
+    from credwatch.demo import combolist, ingest, report, supply  # noqa: PLC0415 - lazy
 
     return [
         ("combolist", combolist.run),
