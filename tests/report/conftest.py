@@ -7,17 +7,16 @@ entry.  The report must mask every one of them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from credwatch.apply.journal import Journal
+from credwatch.index import ingest_files
 from credwatch.results import save_result
 from credwatch.workspace import Workspace
 
@@ -26,45 +25,21 @@ CANARY_PASSWORD = "Canary-P@ssw0rd-7731"
 TENANTS = ("nifty", "biglobe", "jcom")
 
 
-def write_index(ws: Workspace) -> None:
-    """An exposure index with the contract's tables: two sources, four domains."""
-    ws.index_dir.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(ws.index_path))
-    con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-    con.execute("INSERT INTO meta VALUES ('schema_version', '1.0')")
-    con.execute(
-        "CREATE TABLE sources (source_id INTEGER, name VARCHAR, file_digest VARCHAR,"
-        " path VARCHAR, format VARCHAR, encoding VARCHAR, ingested_at TIMESTAMP, lines BIGINT,"
-        " accepted BIGINT, rejected BIGINT, rejected_by_reason JSON, rejected_line_sample JSON,"
-        " distinct_emails BIGINT, distinct_pairs BIGINT, distinct_passwords BIGINT,"
-        " vault_file VARCHAR)"
-    )
-    con.execute(
-        "INSERT INTO sources VALUES"
-        " (1, 'june-dump', 'd1', '/data/dump.txt', 'colon', 'utf-8', '2026-06-03 09:00:00',"
-        "  1200, 1150, 50, '{\"no_separator\": 30, \"invalid_address\": 20}', '[3, 9]',"
-        "  1000, 1100, 900, 'v1'),"
-        " (2, 'paste-2', 'd2', '/data/p2.csv', 'csv', 'cp932', '2026-06-04 10:00:00',"
-        "  300, 300, 0, '{}', '[]', 250, 260, 240, 'v2')"
-    )
-    con.execute(
-        "CREATE TABLE exposures (email_key BLOB, domain VARCHAR, pair_key BLOB,"
-        " source_id INTEGER, first_seen TIMESTAMP)"
-    )
-    rows = []
+def write_index(ws: Workspace, folder: Path) -> None:
+    """Ingest a small combolist (with canary pairs and a few bad lines) for real."""
     domains = ("nifty.com", "biglobe.ne.jp", "jcom.home.ne.jp", "pikara.ne.jp")
-    for i in range(400):
-        ek = hashlib.sha256(f"e{i}".encode()).digest()[:16]
-        pk = hashlib.sha256(f"p{i}".encode()).digest()[:16]
-        rows.append((ek, domains[i % 4 if i % 3 else 0], pk, 1 + i % 2, "2026-06-03 09:00:00"))
-    con.executemany("INSERT INTO exposures VALUES (?, ?, ?, ?, ?)", rows)
-    con.execute(
-        "CREATE TABLE password_counts (sha1 BLOB, ntlm BLOB, count BIGINT, source_id INTEGER)"
+    lines = [f"user{i}@{domains[i % 4 if i % 3 else 0]}:pw-{i % 300}" for i in range(400)]
+    lines += [f"{address}:{CANARY_PASSWORD}" for address in CANARY_EMAILS]
+    lines += ["no separator here", "bad-address:pw", "x@nifty.com:"]
+    first = folder / "june-dump.txt"
+    first.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    second = folder / "paste-2.txt"
+    second.write_text(
+        "\n".join(f"other{i}@biglobe.ne.jp:{CANARY_PASSWORD}{i}" for i in range(50)) + "\n",
+        encoding="utf-8",
     )
-    con.execute(
-        "INSERT INTO password_counts SELECT sha1(i::VARCHAR)::BLOB, NULL, 1, 1 FROM range(300) t(i)"
-    )
-    con.close()
+    report = ingest_files(ws, [first, second])
+    assert all(f.status == "ingested" for f in report.files), report
 
 
 def write_run(
@@ -304,7 +279,9 @@ def fill_workspace(ws: Workspace, parts: frozenset[str] | None = None) -> None:
         parts if parts is not None else frozenset({"index", "run", "hunt", "supply", "journal"})
     )
     if "index" in wanted:
-        write_index(ws)
+        inputs = ws.root / "inputs"
+        inputs.mkdir(exist_ok=True)
+        write_index(ws, inputs)
     if "run" in wanted:
         write_run(ws)
     if "hunt" in wanted:

@@ -158,64 +158,54 @@ def _counts(value: object, what: str) -> tuple[tuple[str, int], ...]:
 def load_summary(ws: Workspace) -> IncidentSummary | Missing:
     """What leaked and when: sources, per-domain addresses and pairs, from the index.
 
-    Reads the index tables of docs/contracts.md read-only; never raises for a missing
-    or busy index (returns :class:`Missing`).
+    Uses :meth:`credwatch.index.ExposureIndex.stats` (the ``leak stats`` figures) plus
+    distinct pairs per domain; a missing, busy or mismatched index gives :class:`Missing`.
     """
+    from credwatch.index import ExposureIndex  # noqa: PLC0415 - only this section needs it
+
     inputs = f"the exposure index ({ws.index_path})"
     if not ws.index_path.exists():
         return Missing(inputs, INGEST_COMMAND)
     try:
-        con = duckdb.connect(str(ws.index_path), read_only=True)
-    except duckdb.Error as exc:
-        return Missing(inputs, INGEST_COMMAND, f"cannot open the index: {_first_line(exc)}")
-    try:
-        return _summary_from(con)
-    except (duckdb.Error, _UnreadableError) as exc:
-        return Missing(inputs, INGEST_COMMAND, f"cannot read the index: {_first_line(exc)}")
-    finally:
-        con.close()
-
-
-def _summary_from(con: duckdb.DuckDBPyConnection) -> IncidentSummary:
-    source_rows = con.execute(
-        "SELECT name, CAST(ingested_at AS VARCHAR), lines, accepted, rejected,"
-        " distinct_emails, distinct_pairs, distinct_passwords,"
-        " CAST(rejected_by_reason AS VARCHAR) FROM sources ORDER BY ingested_at, source_id"
-    ).fetchall()
-    sources = []
-    for name, ingested, lines, accepted, rejected, emails, pairs, _pw, reasons in source_rows:
-        by_reason = json.loads(reasons) if reasons else {}
-        sources.append(
-            SourceRow(
-                name=scrub(name),
-                ingested_at=ingested,
-                lines=_int(lines or 0),
-                accepted=_int(accepted or 0),
-                rejected=_int(rejected or 0),
-                distinct_emails=_int(emails or 0),
-                distinct_pairs=_int(pairs or 0),
-                rejected_by_reason=tuple(sorted(_counts(by_reason, "rejected_by_reason"))),
+        with ExposureIndex.open(ws) as index:
+            stats = index.stats()
+            pairs = dict(
+                index.connection.execute(
+                    "SELECT domain, count(DISTINCT pair_key) FROM exposures GROUP BY domain"
+                ).fetchall()
             )
+    except CredwatchError as exc:
+        return Missing(inputs, INGEST_COMMAND, exc.message)
+    except duckdb.Error as exc:
+        return Missing(inputs, INGEST_COMMAND, f"cannot read the index: {_first_line(exc)}")
+    sources = tuple(
+        SourceRow(
+            name=scrub(s.name),
+            ingested_at=s.ingested_at.isoformat(sep=" ", timespec="seconds"),
+            lines=s.lines,
+            accepted=s.accepted,
+            rejected=s.rejected,
+            distinct_emails=s.distinct_emails,
+            distinct_pairs=s.distinct_pairs,
+            rejected_by_reason=tuple(
+                sorted((scrub(k), v) for k, v in s.rejected_by_reason.items())
+            ),
         )
-    domain_rows = con.execute(
-        "SELECT domain, count(DISTINCT email_key), count(DISTINCT pair_key)"
-        " FROM exposures GROUP BY domain ORDER BY 2 DESC, domain"
-    ).fetchall()
-    domains = tuple(DomainRow(scrub(d), _int(a), _int(p)) for d, a, p in domain_rows)
-    totals = con.execute(
-        "SELECT count(DISTINCT email_key), count(DISTINCT pair_key) FROM exposures"
-    ).fetchone()
-    passwords = con.execute("SELECT count(DISTINCT sha1) FROM password_counts").fetchone()
+        for s in stats.sources
+    )
+    totals = stats.totals
     stamps = [s.ingested_at for s in sources if s.ingested_at]
     return IncidentSummary(
-        sources=tuple(sources),
-        domains=domains,
-        total_lines=sum(s.lines for s in sources),
-        total_accepted=sum(s.accepted for s in sources),
-        total_rejected=sum(s.rejected for s in sources),
-        total_addresses=_int(totals[0]) if totals else None,
-        total_pairs=_int(totals[1]) if totals else None,
-        total_passwords=_int(passwords[0]) if passwords else None,
+        sources=sources,
+        domains=tuple(
+            DomainRow(scrub(d), n, _opt_int(pairs.get(d))) for d, n in stats.domains.items()
+        ),
+        total_lines=totals.get("lines", 0),
+        total_accepted=totals.get("accepted", 0),
+        total_rejected=totals.get("rejected", 0),
+        total_addresses=totals.get("distinct_emails"),
+        total_pairs=totals.get("distinct_pairs"),
+        total_passwords=totals.get("distinct_passwords"),
         first_ingested=min(stamps) if stamps else None,
         last_ingested=max(stamps) if stamps else None,
     )
