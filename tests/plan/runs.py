@@ -149,7 +149,7 @@ def create_mailbox(
     sessions = sa.Table(
         "sessions",
         md,
-        sa.Column("sid", sa.Integer, primary_key=True),
+        sa.Column("sid", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("user_id", sa.Integer),
     )
     md.create_all(engine)
@@ -185,6 +185,6 @@ def create_mailbox(
         conn.execute(sa.insert(mailbox), rows)
         conn.execute(
             sa.insert(sessions),
-            [{"sid": i, "user_id": int(c[0])} for i, c in enumerate(cases)],
+            [{"sid": i + 1, "user_id": int(c[0])} for i, c in enumerate(cases)],
         )
     return engine

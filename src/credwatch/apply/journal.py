@@ -87,8 +87,12 @@ class Journal:
                 f"{self.path} is locked by another credwatch apply",
                 hint="wait for it to finish; two applies never write at the same time",
             ) from None
+        try:
+            self._last = _last_hash(self.path)
+        except JournalError:
+            fh.close()
+            raise
         self._fh = fh
-        self._last = _last_hash(self.path)
         return self
 
     def __exit__(
