@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def test_chain_verifies_and_links(tmp_path: Path) -> None:
     assert result.ok and result.lines == 7 and result.actions == 5 and result.plans == 1
     lines = [json.loads(x) for x in path.read_text().splitlines()]
     assert lines[0]["prev"] == GENESIS
-    assert all(b["prev"] == a["hash"] for a, b in zip(lines, lines[1:], strict=False))
+    assert all(b["prev"] == a["hash"] for a, b in itertools.pairwise(lines))
     assert path.stat().st_mode & 0o077 == 0
 
 
@@ -51,11 +52,11 @@ def test_missing_journal_verifies_empty(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("damage", "line", "problem"),
     [
-        (lambda ls: ls[:2] + [ls[2].replace('"applied"', '"already"')] + ls[3:], 3, "edited"),
+        (lambda ls: [*ls[:2], ls[2].replace('"applied"', '"already"'), *ls[3:]], 3, "edited"),
         (lambda ls: ls[:3] + ls[4:], 4, "link"),
         (lambda ls: [ls[0], ls[2], ls[1], *ls[3:]], 2, "link"),
-        (lambda ls: ls[:4] + ["{not json"] + ls[4:], 5, "not JSON"),
-        (lambda ls: ls[:5] + ['{"a": 1}'] + ls[5:], 6, "not a journal record"),
+        (lambda ls: [*ls[:4], "{not json", *ls[4:]], 5, "not JSON"),
+        (lambda ls: [*ls[:5], '{"a": 1}', *ls[5:]], 6, "not a journal record"),
     ],
 )
 def test_first_broken_line_is_reported(tmp_path: Path, damage, line: int, problem: str) -> None:

@@ -94,8 +94,8 @@ def test_rewrite_is_atomic_and_keeps_mode_and_owner(tmp_path: Path) -> None:
     actuator.execute(items, "sha256:p", batches.append, intents.append)
     text = path.read_text()
     assert (
-        "taro@nifty.com:{SHA512-CRYPT}!$6$salt$hash:1000:1000::/home/taro::userdb_quota_rule=*:storage=1G nologin=y reason=password-reset-required\n"
-        in text
+        "taro@nifty.com:{SHA512-CRYPT}!$6$salt$hash:1000:1000::/home/taro::"
+        "userdb_quota_rule=*:storage=1G nologin=y reason=password-reset-required\n" in text
     )
     assert (
         f"hanako@biglobe.ne.jp:{PURGED_HASH}:1001:1001:Hanako:/home/hanako:/bin/false:nologin=n\n"
