@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import defusedxml.ElementTree as SafeET
 from cyclonedx.exception import CycloneDxException
 from cyclonedx.model.bom import Bom
 from cyclonedx.model.component import Component as CdxComponent
+from cyclonedx.schema.deprecation import BaseSchemaDeprecationWarning
 from defusedxml import DefusedXmlException
 
 from credwatch.errors import ParseError
@@ -125,7 +127,10 @@ class CycloneDxReader:
             )
         _clean_json(doc.get("components"), source, rejected, "")
         try:
-            return Bom.from_json(doc)  # type: ignore[attr-defined,no-any-return]
+            with warnings.catch_warnings():
+                # Older documents use fields later specs deprecate: still valid input.
+                warnings.simplefilter("ignore", BaseSchemaDeprecationWarning)
+                return Bom.from_json(doc)  # type: ignore[attr-defined,no-any-return]
         except _ERRORS as exc:
             raise ParseError(
                 f"invalid CycloneDX JSON ({type(exc).__name__})", path=source
@@ -150,6 +155,8 @@ class CycloneDxReader:
                 rejected.add(source, "purl does not parse", f"component {i}")
                 comp.remove(purl)
         try:
-            return Bom.from_xml(root)  # type: ignore[attr-defined,no-any-return]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", BaseSchemaDeprecationWarning)
+                return Bom.from_xml(root)  # type: ignore[attr-defined,no-any-return]
         except _ERRORS as exc:
             raise ParseError(f"invalid CycloneDX XML ({type(exc).__name__})", path=source) from None
