@@ -17,9 +17,13 @@ from typer._click.exceptions import ClickException  # typer vendors click
 from typer.core import TyperGroup
 
 from credwatch import __version__
+from credwatch.cli import apply as apply_cmd
 from credwatch.cli import demo_cmd, init_cmd
+from credwatch.cli import journal as journal_cmd
 from credwatch.cli import leak as leak_cmd
+from credwatch.cli import notify as notify_cmd
 from credwatch.cli import passwords as passwords_cmd
+from credwatch.cli import plan as plan_cmd
 from credwatch.cli import report as report_cmd
 from credwatch.cli import serve as serve_cmd
 from credwatch.cli import supply as supply_cmd
@@ -114,6 +118,10 @@ app.command("init")(init_cmd.init)
 app.command("demo")(demo_cmd.demo)
 app.add_typer(leak_cmd.app, name="leak")
 app.add_typer(passwords_cmd.app, name="passwords")
+app.add_typer(plan_cmd.app, name="plan")
+app.command("apply")(apply_cmd.apply)
+app.command("notify")(notify_cmd.notify)
+app.add_typer(journal_cmd.app, name="journal")
 app.command("report")(report_cmd.report)
 app.add_typer(supply_cmd.app, name="supply")
 app.command("serve")(serve_cmd.serve_cmd)
