@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -268,8 +270,6 @@ def test_unreadable_inputs_are_named(full_workspace: Workspace, breakage: str, s
 
 
 def test_a_busy_index_is_reported_not_crashed(full_workspace: Workspace):
-    import duckdb
-
     holder = duckdb.connect(str(full_workspace.index_path))  # a writer holds the lock
     try:
         summary = load_summary(full_workspace)
@@ -324,8 +324,6 @@ def test_html_loads_nothing_from_elsewhere(full_workspace: Workspace, tmp_path: 
 
 
 def test_html_is_deterministic_for_the_same_inputs(full_workspace: Workspace):
-    from datetime import UTC, datetime
-
     now = datetime(2026, 6, 10, tzinfo=UTC)
     first = render_report(build_report(full_workspace, now=now), ReportFormat.HTML)
     second = render_report(build_report(full_workspace, now=now), ReportFormat.HTML)
