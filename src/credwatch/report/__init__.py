@@ -84,9 +84,14 @@ def write_report(
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=".report.", dir=target.parent)
+    except OSError as exc:
+        raise InputError(f"cannot write the report to {target}: {exc.strerror}") from None
+    tmp = Path(tmp_name)
+    try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        Path(tmp_name).replace(target)
+        tmp.replace(target)
     except OSError as exc:
+        tmp.unlink(missing_ok=True)
         raise InputError(f"cannot write the report to {target}: {exc.strerror}") from None
     return target, report
