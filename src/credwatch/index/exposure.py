@@ -228,7 +228,7 @@ class ExposureIndex:
         reader = self._conn.sql(
             f"SELECT {mode} AS hash, sum(count)::BIGINT AS count FROM password_counts "
             f"GROUP BY {mode} ORDER BY hash"
-        ).fetch_record_batch(65536)
+        ).to_arrow_reader(65536)
         yield from reader
 
     def vault_files(self) -> list[Path]:

@@ -36,6 +36,7 @@ from credwatch.index.exposure import ExposureIndex, SourceStats
 from credwatch.index.passwords import ntlm_hashes
 from credwatch.index.vault import VaultWriter
 from credwatch.keys import Keyer
+from credwatch.leaks.encoding import normalize_encoding_name
 from credwatch.leaks.formats import (
     FormatChoice,
     delimited_split_sql,
@@ -154,6 +155,8 @@ def ingest_files(
     opts = options or IngestOptions()
     normalizer = ws.config().normalizer()
     default_domain = _check_domain(normalizer, opts.default_domain)
+    if opts.encoding != "auto":
+        normalize_encoding_name(opts.encoding)
     public_key = ws.vault_public_key()
     outcomes: list[FileOutcome] = []
     with ExposureIndex.open(ws, read_only=False) as index:

@@ -165,21 +165,29 @@ def delimited_split_sql(table: str, sep_param: str, domain_param: str) -> str:
 
 def jsonl_split_sql(table: str) -> str:
     """DuckDB query taking address and password keys from JSON objects, one per line."""
-    address = ", ".join(f"json_extract_string(line, '$.\"{k}\"')" for k in ADDRESS_HEADERS)
-    password = ", ".join(f"json_extract_string(line, '$.\"{k}\"')" for k in PASSWORD_HEADERS)
+    address = ", ".join(f"json_extract_string(doc, '$.\"{k}\"')" for k in ADDRESS_HEADERS)
+    password = ", ".join(f"json_extract_string(doc, '$.\"{k}\"')" for k in PASSWORD_HEADERS)
     return f"""
     WITH v AS (
         SELECT n, line, trim(line) = '' AS is_blank,
-            json_valid(line) AND json_type(line) = 'OBJECT' AS ok
+            CASE WHEN json_valid(line) THEN line END AS valid
         FROM {table} WHERE line IS NOT NULL
+    ), w AS (
+        SELECT n, is_blank,
+            CASE WHEN json_type(valid) = 'OBJECT' THEN valid END AS doc
+        FROM v
     )
     SELECT n,
-        CASE WHEN ok THEN coalesce({address}) END AS address,
-        CASE WHEN ok THEN coalesce({password}) END AS password,
+        {_coalesce(address)} AS address,
+        {_coalesce(password)} AS password,
         CASE WHEN is_blank THEN '{RejectReason.BLANK.value}'
-             WHEN NOT ok THEN '{RejectReason.MALFORMED_RECORD.value}' END AS reason
-    FROM v
+             WHEN doc IS NULL THEN '{RejectReason.MALFORMED_RECORD.value}' END AS reason
+    FROM w
     """
+
+
+def _coalesce(items: str) -> str:
+    return f"coalesce({items})"
 
 
 def split_csv(lines: pa.Array, first_line: int, layout: CsvLayout) -> pa.Table:
