@@ -5,8 +5,10 @@ Example:
     >>> store = open_store(ws, "mail")                      # doctest: +SKIP
 """
 
+from credwatch.accounts.census import StoreCensus, run_census
 from credwatch.accounts.config import ColumnMap, StoreConfig, StoreKind, store_config
 from credwatch.accounts.interface import ACCOUNT_SCHEMA, STATUSES, Account, AccountStore, Status
+from credwatch.accounts.registry import open_store, store_from_config
 
 __all__ = [
     "ACCOUNT_SCHEMA",
@@ -15,7 +17,11 @@ __all__ = [
     "AccountStore",
     "ColumnMap",
     "Status",
+    "StoreCensus",
     "StoreConfig",
     "StoreKind",
+    "open_store",
+    "run_census",
     "store_config",
+    "store_from_config",
 ]

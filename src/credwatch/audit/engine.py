@@ -1,0 +1,521 @@
+"""``audit run``: join the exposure index with an account store and classify accounts.
+
+Flow (DESIGN.md "audit"), everything vectorised in one in-memory DuckDB that never
+spills to disk (``temp_directory = ''``):
+
+1. stream the store as Arrow batches; per batch compute in SQL the normalised
+   address (:meth:`Normalizer.sql`, non-ASCII rows through :meth:`Normalizer.normalize`),
+   its ``email_key`` (:meth:`Keyer.sql_email_key`), masked address, domains, the
+   scheme key of the stored hash and the store digest;
+2. join with ``exposures`` of the index (attached read-only) by ``email_key``;
+3. read the sealed vault with the private key and keep, in memory only, the leaked
+   passwords of exposed accounts that have a stored hash;
+4. verify each (stored hash, leaked password) with :func:`credwatch.hashes.verify_many`:
+   unsalted digests in bulk in-process, slow schemes in batches on the executor,
+   checkpointed in the run folder so ``--resume`` skips finished batches;
+5. classify, score and rank; write ``accounts.parquet`` and ``summary.json``.
+
+Only keyed hashes, masked addresses and counts reach the run folder.
+
+Example:
+    >>> result = run_audit(ws, "mail")          # doctest: +SKIP
+    >>> result.summary["pair_valid"]            # doctest: +SKIP
+    1234
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import shutil
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from credwatch.accounts import open_store
+from credwatch.accounts.census import SCHEME_KEY_SQL, scheme_table, secret_safe_connection
+from credwatch.accounts.digest import StoreDigest
+from credwatch.audit.model import (
+    FINDINGS,
+    MFA_FACTOR,
+    RISK_WEIGHTS,
+    STATUS_FACTORS,
+    SUMMARY_SCHEMA_VERSION,
+    AuditResult,
+)
+from credwatch.errors import InputError
+from credwatch.execute.checkpoint import Checkpoint
+from credwatch.execute.interface import Executor, ProgressCallback
+from credwatch.hashes import verify_many
+from credwatch.index import ExposureIndex
+from credwatch.index.vault import read_vault_file
+from credwatch.keys import Keyer
+from credwatch.normalize import Normalizer
+from credwatch.workspace import Workspace
+
+__all__ = ["index_digest", "run_audit"]
+
+_STATE = "run.json"
+
+
+def index_digest(conn: duckdb.DuckDBPyConnection) -> str:
+    """A digest of what the index holds: its key construction, pepper and sources."""
+    meta = conn.execute("SELECT key, value FROM meta ORDER BY key").fetchall()
+    sources = conn.execute(
+        "SELECT source_id, file_digest, accepted FROM sources ORDER BY source_id"
+    ).fetchall()
+    material = json.dumps([meta, sources], default=str).encode()
+    return "sha256:" + hashlib.sha256(material).hexdigest()
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _load_accounts(
+    con: duckdb.DuckDBPyConnection,
+    ws: Workspace,
+    store_name: str,
+    normalizer: Normalizer,
+    batch_size: int,
+) -> tuple[str, int]:
+    """Stream the store into table ``accts``; return (store digest, rows).
+
+    Raises:
+        ExternalServiceError, ConfigError, InputError: from the store connector.
+    """
+    store = open_store(ws, store_name)
+    keyer = ws.keyer()
+    norm = normalizer.sql("email")
+    rnorm = normalizer.sql("recovery_email")
+    key = Keyer.sql_email_key("$prefix", "n")
+    con.execute(
+        "CREATE TABLE accts (id VARCHAR, tenant VARCHAR, status VARCHAR, raw_status VARCHAR, "
+        "mfa BOOLEAN, email VARCHAR, norm VARCHAR, email_key BLOB, recovery_domain VARCHAR, "
+        "recovery_raw VARCHAR, password_hash VARCHAR, skey VARCHAR, needs_py BOOLEAN)"
+    )
+    digest = StoreDigest()
+    for batch in store.iter_arrow(batch_size):
+        con.register("cw_batch", batch)
+        digest.update(con, "cw_batch")
+        con.execute(
+            f"""
+            INSERT INTO accts
+            SELECT id, tenant, status, raw_status, mfa, email, n,
+                   CASE WHEN n IS NOT NULL THEN {key} END,
+                   CASE WHEN recovery_email IS NULL OR trim(recovery_email) = '' THEN NULL
+                        WHEN r_ascii THEN coalesce(split_part({rnorm}, '@', 2), '(invalid)')
+                   END,
+                   CASE WHEN NOT r_ascii THEN recovery_email END,
+                   password_hash, {SCHEME_KEY_SQL("password_hash")},
+                   email IS NOT NULL AND NOT e_ascii
+            FROM (
+                SELECT *, CASE WHEN e_ascii THEN {norm} END AS n
+                FROM (SELECT *, strlen(email) = length(email) AS e_ascii,
+                             strlen(recovery_email) = length(recovery_email) AS r_ascii
+                      FROM cw_batch)
+            )
+            """,
+            {"prefix": keyer.email_prefix},
+        )
+        con.unregister("cw_batch")
+    _python_normalise(con, normalizer, keyer)
+    return digest.hexdigest(), digest.rows
+
+
+def _python_normalise(con: duckdb.DuckDBPyConnection, normalizer: Normalizer, keyer: Keyer) -> None:
+    """Non-ASCII addresses and recovery addresses go through the Python normaliser."""
+    for rowid, email in con.execute("SELECT rowid, email FROM accts WHERE needs_py").fetchall():
+        normalized = normalizer.try_normalize(email)
+        key = keyer.email_key(normalized) if normalized is not None else None
+        con.execute(
+            "UPDATE accts SET norm = ?, email_key = ? WHERE rowid = ?", [normalized, key, rowid]
+        )
+    rows = con.execute(
+        "SELECT rowid, recovery_raw FROM accts WHERE recovery_raw IS NOT NULL"
+    ).fetchall()
+    for rowid, raw in rows:
+        normalized = normalizer.try_normalize(raw)
+        domain = normalized.rpartition("@")[2] if normalized is not None else "(invalid)"
+        con.execute(
+            "UPDATE accts SET recovery_domain = ?, recovery_raw = NULL WHERE rowid = ?",
+            [domain, rowid],
+        )
+
+
+def _schemes(con: duckdb.DuckDBPyConnection) -> None:
+    """Identify one sample hash per scheme key: table ``schemes``."""
+    samples = con.execute(
+        "SELECT skey, any_value(password_hash) FROM accts GROUP BY skey"
+    ).fetchall()
+    con.register("cw_schemes", scheme_table((str(k), v) for k, v in samples))
+    con.execute("CREATE TABLE schemes AS SELECT * FROM cw_schemes")
+    con.unregister("cw_schemes")
+
+
+def _leaked_passwords(
+    con: duckdb.DuckDBPyConnection, vault_files: list[Path], ws: Workspace
+) -> pa.Table:
+    """The leaked passwords of exposed accounts with a stored hash (in memory only)."""
+    private_key = ws.vault_private_key()
+    parts: list[pa.Table] = []
+    for path in vault_files:
+        if not path.exists():
+            raise InputError(
+                f"vault file {path.name} of the index is missing",
+                hint="restore the index/vault folder from the same backup as the index",
+            )
+        for table in read_vault_file(path, private_key):
+            con.register("cw_vault", table)
+            parts.append(
+                con.execute(
+                    "SELECT v.email_key, v.password FROM cw_vault v "
+                    "SEMI JOIN cand c ON c.email_key = v.email_key"
+                ).to_arrow_table()
+            )
+            con.unregister("cw_vault")
+    if not parts:
+        return pa.table(
+            {"email_key": pa.array([], pa.binary()), "password": pa.array([], pa.string())}
+        )
+    return pa.concat_tables([p.cast(parts[0].schema) for p in parts])
+
+
+def _verify(
+    con: duckdb.DuckDBPyConnection,
+    leaked: pa.Table,
+    *,
+    executor: Executor | None,
+    checkpoint: Checkpoint | None,
+    progress: ProgressCallback | None,
+    verify_slow: bool,
+    timings: dict[str, float],
+) -> None:
+    """Verify every (stored hash, leaked password) pair; table ``verdict(rowid, verdict)``."""
+    con.register("leaked", leaked)
+    # Deterministic order so a resumed run produces the same checkpoint batches.
+    pairs: pa.Table = con.execute(
+        "SELECT a.rowid AS row_no, a.password_hash AS stored, l.password, "
+        "a.email AS user, s.slow FROM accts a "
+        "JOIN (SELECT DISTINCT email_key, password FROM leaked) l ON l.email_key = a.email_key "
+        "JOIN schemes s ON s.key = a.skey "
+        "WHERE a.password_hash IS NOT NULL AND a.password_hash <> '' "
+        "ORDER BY a.id, l.password"
+    ).to_arrow_table()
+    con.unregister("leaked")
+    slow_mask = pairs.column("slow")
+    fast = pairs.filter(pa.compute.invert(slow_mask))
+    slow = pairs.filter(slow_mask)
+    started = time.perf_counter()
+    fast_out = verify_many(fast.select(["stored", "password", "user"]))
+    timings["verify_fast"] = time.perf_counter() - started
+    started = time.perf_counter()
+    if verify_slow and slow.num_rows:
+        slow_out = verify_many(
+            slow.select(["stored", "password", "user"]),
+            executor=executor,
+            checkpoint=checkpoint,
+            progress=progress,
+            job="audit",
+        ).column("outcome")
+    else:
+        slow_out = pa.array(["skipped"] * slow.num_rows, pa.string())
+    timings["verify_slow"] = time.perf_counter() - started
+    outcomes = pa.table(
+        {
+            "row_no": pa.concat_arrays(
+                [fast.column("row_no").combine_chunks(), slow.column("row_no").combine_chunks()]
+            ),
+            "outcome": pa.concat_arrays(
+                [fast_out.column("outcome").combine_chunks(), _flat(slow_out)]
+            ),
+        }
+    )
+    del pairs, fast, slow
+    con.register("outcomes", outcomes)
+    con.execute(
+        "CREATE TABLE verdict AS SELECT row_no, CASE "
+        "WHEN bool_or(outcome = 'matched') THEN 'matched' "
+        "WHEN bool_and(outcome = 'not_matched') THEN 'not_matched' "
+        "ELSE 'unverified' END AS verdict FROM outcomes GROUP BY row_no"
+    )
+    con.unregister("outcomes")
+
+
+def _flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _classify(con: duckdb.DuckDBPyConnection, affected: list[str]) -> None:
+    """Table ``result``: findings, risk score and priority of every account."""
+    con.register("affected", pa.table({"domain": pa.array(affected, pa.string())}))
+    weights = " ".join(f"WHEN '{f}' THEN {w}" for f, w in RISK_WEIGHTS.items())
+    factors = " ".join(f"WHEN '{s}' THEN {f}" for s, f in STATUS_FACTORS.items())
+    con.execute(
+        f"""
+        CREATE TABLE result AS
+        WITH base AS (
+            SELECT a.*, s.scheme, s.weak, s.supported, v.verdict,
+                   x.email_key IS NOT NULL AS exposed,
+                   a.recovery_domain IN (SELECT domain FROM affected) AS rec_exposed
+            FROM accts a
+            JOIN schemes s ON s.key = a.skey
+            LEFT JOIN exposed x ON x.email_key = a.email_key
+            LEFT JOIN verdict v ON v.row_no = a.rowid
+        ), found AS (
+            SELECT *, list_filter([
+                CASE WHEN verdict = 'matched' THEN 'pair_valid' END,
+                CASE WHEN exposed AND verdict = 'unverified' THEN 'pair_unverified' END,
+                CASE WHEN rec_exposed THEN 'recovery_exposed' END,
+                CASE WHEN verdict = 'not_matched' THEN 'pair_stale' END,
+                CASE WHEN exposed AND verdict IS NULL THEN 'email_only' END,
+                CASE WHEN weak THEN 'weak_scheme' END
+            ], f -> f IS NOT NULL) AS findings
+            FROM base
+        ), scored AS (
+            SELECT *, CAST(round(
+                coalesce(list_max(list_transform(findings, f -> CASE f {weights} END)), 0)
+                + 5 * greatest(len(findings) - 1, 0))
+                * (CASE status {factors} ELSE 1.0 END)
+                * (CASE WHEN mfa THEN {MFA_FACTOR} ELSE 1.0 END)) AS INTEGER) AS risk_score
+            FROM found
+        )
+        SELECT id, tenant, status, raw_status, mfa,
+               coalesce(split_part(norm, '@', 2), '(invalid)') AS email_domain,
+               recovery_domain, scheme, supported, exposed, findings,
+               least(risk_score, 100)::INTEGER AS risk_score,
+               CAST(row_number() OVER (ORDER BY least(risk_score, 100) DESC, id) AS INTEGER)
+                   AS priority,
+               -- the same as credwatch.normalize.mask_email (tested)
+               CASE WHEN norm IS NULL THEN '***'
+                    ELSE left(norm, 1) || '***@' || split_part(norm, '@', 2) END AS masked_email
+        FROM scored
+        """
+    )
+    con.unregister("affected")
+
+
+def _counts(con: duckdb.DuckDBPyConnection, where: str = "true") -> dict[str, int]:
+    cols = ", ".join(f"count(*) FILTER (WHERE list_contains(findings, '{f}'))" for f in FINDINGS)
+    (row,) = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE exposed), {cols} FROM result WHERE {where}"
+    ).fetchall()
+    out = {"accounts": int(row[0]), "exposed": int(row[1])}
+    out.update({f: int(v) for f, v in zip(FINDINGS, row[2:], strict=True)})
+    return out
+
+
+def _summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    summary: dict[str, Any] = dict(_counts(con))
+    statuses = [
+        r[0] for r in con.execute("SELECT DISTINCT status FROM result ORDER BY 1").fetchall()
+    ]
+    tenants = [
+        r[0] for r in con.execute("SELECT DISTINCT tenant FROM result ORDER BY 1").fetchall()
+    ]
+    by_status = {s: _counts(con, f"status = {_sql_str(s)}") for s in statuses}
+    by_tenant: dict[str, Any] = {}
+    for t in tenants:
+        entry: dict[str, Any] = dict(_counts(con, f"tenant = {_sql_str(t)}"))
+        entry["by_status"] = {
+            s: _counts(con, f"tenant = {_sql_str(t)} AND status = {_sql_str(s)}") for s in statuses
+        }
+        by_tenant[t] = entry
+    summary["by_tenant"] = by_tenant
+    summary["by_status"] = by_status
+    summary["by_mfa"] = {
+        "enabled": _counts(con, "mfa"),
+        "disabled": _counts(con, "NOT mfa"),
+    }
+    summary["unknown_statuses"] = {
+        str(k): int(v)
+        for k, v in con.execute(
+            "SELECT coalesce(raw_status, '(null)'), count(*) FROM result "
+            "WHERE status = 'unknown' GROUP BY 1 ORDER BY 2 DESC, 1"
+        ).fetchall()
+    }
+    summary["schemes"] = {
+        str(k): int(v)
+        for k, v in con.execute(
+            "SELECT scheme, count(*) FROM result GROUP BY 1 ORDER BY 2 DESC, 1"
+        ).fetchall()
+    }
+    summary["unknown_schemes"] = {
+        str(k): int(v)
+        for k, v in con.execute(
+            "SELECT scheme, count(*) FROM result WHERE NOT supported "
+            "AND scheme NOT IN ('EMPTY', 'LOCKED') GROUP BY 1 ORDER BY 2 DESC, 1"
+        ).fetchall()
+    }
+    return summary
+
+
+def _new_run_id(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def _find_resumable(ws: Workspace, store: str, fingerprint: str) -> str:
+    """The latest interrupted run of this store with the same inputs.
+
+    Raises:
+        InputError: there is none.
+    """
+    candidates = []
+    if ws.runs_dir.exists():
+        for folder in ws.runs_dir.iterdir():
+            state = folder / _STATE
+            if not state.exists() or (folder / "summary.json").exists():
+                continue
+            try:
+                data = json.loads(state.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if data.get("store") == store:
+                candidates.append((folder.name, data.get("fingerprint")))
+    if not candidates:
+        raise InputError(
+            f"no interrupted audit run of store {store!r} to resume",
+            hint=f"run `credwatch audit run --store {store}` without --resume",
+        )
+    run, stored_fp = max(candidates)
+    if stored_fp != fingerprint:
+        raise InputError(
+            f"the interrupted run {run} was made from a different store or index content",
+            hint="the inputs changed since; start a fresh run without --resume",
+        )
+    return run
+
+
+def _write_json(path: Path, document: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def run_audit(
+    ws: Workspace,
+    store: str,
+    *,
+    executor: Executor | None = None,
+    resume: bool = False,
+    verify_slow: bool = True,
+    batch_size: int = 100_000,
+    progress: ProgressCallback | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> AuditResult:
+    """Audit one account store against the exposure index; write a run folder.
+
+    Args:
+        ws: the workspace (keys, index, vault private key, runs).
+        store: the store's name (``[stores.NAME]``).
+        executor: where slow hashes are verified (``None``: in this process).
+        resume: continue the latest interrupted run of this store (same inputs),
+            skipping verification batches already done.
+        verify_slow: ``False`` skips slow-hash verification (benchmarks); those
+            accounts get ``pair_unverified``, never "no match".
+        batch_size: rows per store read.
+        progress: called as slow-hash batches finish.
+        clock: the time source of the run id and ``created_at``.
+
+    Returns:
+        The run: id, folder, summary and per-phase timings.
+
+    Raises:
+        ConfigError: no such store, no index, or the vault private key is missing.
+        ExternalServiceError: the store's database is unreachable (nothing is written).
+        InputError: a vault file is missing or corrupt; nothing to resume.
+
+    Example:
+        >>> result = run_audit(ws, "mail", executor=executor_from_spec("local"))  # doctest: +SKIP
+    """
+    timings: dict[str, float] = {}
+    config = ws.config()
+    normalizer = config.normalizer()
+    with ExposureIndex.open(ws) as index:
+        idx_digest = index_digest(index.connection)
+        affected = list(config.affected_domains or index.exposed_domains())
+        vault_files = index.vault_files()
+    ws.vault_private_key()  # fail now, not after reading the store
+    con = secret_safe_connection()
+    try:
+        started = time.perf_counter()
+        store_digest, _rows = _load_accounts(con, ws, store, normalizer, batch_size)
+        _schemes(con)
+        timings["read"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        con.execute(f"ATTACH {_sql_str(str(ws.index_path))} AS idx (READ_ONLY)")
+        con.execute(
+            "CREATE TABLE exposed AS SELECT DISTINCT e.email_key FROM idx.exposures e "
+            "SEMI JOIN accts a ON a.email_key = e.email_key"
+        )
+        con.execute("DETACH idx")
+        con.execute(
+            "CREATE TABLE cand AS SELECT DISTINCT a.email_key FROM accts a "
+            "SEMI JOIN exposed x ON x.email_key = a.email_key "
+            "WHERE a.password_hash IS NOT NULL AND a.password_hash <> ''"
+        )
+        timings["join"] = time.perf_counter() - started
+
+        fingerprint = hashlib.sha256(f"{store}|{store_digest}|{idx_digest}".encode()).hexdigest()
+        now = clock()
+        run = _find_resumable(ws, store, fingerprint) if resume else _new_run_id(now)
+        run_dir = ws.runs_dir / run
+        run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _write_json(
+            run_dir / _STATE,
+            {"store": store, "fingerprint": fingerprint, "started_at": now.isoformat()},
+        )
+
+        started = time.perf_counter()
+        leaked = _leaked_passwords(con, vault_files, ws)
+        timings["vault"] = time.perf_counter() - started
+        checkpoint = Checkpoint(run_dir / "checkpoint", fingerprint=fingerprint)
+        _verify(
+            con,
+            leaked,
+            executor=executor,
+            checkpoint=checkpoint if executor is not None else None,
+            progress=progress,
+            verify_slow=verify_slow,
+            timings=timings,
+        )
+        del leaked
+
+        started = time.perf_counter()
+        _classify(con, affected)
+        summary = _summary(con)
+        timings["classify"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        parquet = run_dir / "accounts.parquet"
+        tmp = run_dir / "accounts.parquet.tmp"
+        con.execute(
+            f"COPY (SELECT id, tenant, status, mfa, email_domain, recovery_domain, scheme, "
+            f"findings, risk_score, priority, masked_email FROM result ORDER BY priority) "
+            f"TO {_sql_str(str(tmp))} (FORMAT parquet)"
+        )
+        tmp.replace(parquet)
+        document = {
+            "schema_version": SUMMARY_SCHEMA_VERSION,
+            "run": run,
+            "store": store,
+            "store_digest": store_digest,
+            "index_digest": idx_digest,
+            "created_at": now.isoformat(),
+            "affected_domains": affected,
+            "verify_slow": verify_slow,
+            **summary,
+        }
+        _write_json(run_dir / "summary.json", document)
+        shutil.rmtree(run_dir / "checkpoint", ignore_errors=True)
+        timings["write"] = time.perf_counter() - started
+    finally:
+        con.close()
+    return AuditResult(run=run, path=run_dir, summary=document, timings=timings)
