@@ -117,6 +117,8 @@ class AdvisoryIndex:
     """
 
     def __init__(self, advisories: Iterable[Advisory]) -> None:
+        # Verdicts per (ecosystem, name, source package, version): a fleet repeats them.
+        self._memo: dict[tuple[str, str, str | None, str], tuple[Vulnerability, ...] | None] = {}
         self._by_key: dict[tuple[str, str], list[tuple[Advisory, Affected]]] = defaultdict(list)
         for adv in advisories:
             for entry in adv.affected:
@@ -158,6 +160,17 @@ class AdvisoryIndex:
             scheme_for(eco.family).parse(version)
         except InvalidVersionError:
             return Unchecked(component, f"version is not valid in {eco.family}")
+        key = (str(eco), component.name, component.source_package, version)
+        if key in self._memo:
+            known = self._memo[key]
+            return NotAffected(component) if known is None else Vulnerable(component, known)
+        found = self._vulnerabilities(component, version, eco.family)
+        self._memo[key] = found
+        return NotAffected(component) if found is None else Vulnerable(component, found)
+
+    def _vulnerabilities(
+        self, component: Component, version: str, family: str
+    ) -> tuple[Vulnerability, ...] | None:
         hits: dict[str, tuple[Advisory, list[Affected]]] = {}
         for adv, entry in self.candidates(component):
             try:
@@ -167,13 +180,13 @@ class AdvisoryIndex:
             if affected:
                 hits.setdefault(adv.id, (adv, []))[1].append(entry)
         if not hits:
-            return NotAffected(component)
+            return None
         vulns = [
-            _vulnerability(group, {a.id: hits[a.id][1] for a in group}, version, eco.family)
+            _vulnerability(group, {a.id: hits[a.id][1] for a in group}, version, family)
             for group in merge_aliases(adv for adv, _ in hits.values())
         ]
         vulns.sort(key=lambda v: (-(v.severity.rank[0] if v.severity else -1.0), v.ids))
-        return Vulnerable(component, tuple(vulns))
+        return tuple(vulns)
 
     def match(self, components: Sequence[Component]) -> list[MatchResult]:
         """Check every component, in order."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from cvss import CVSS2, CVSS3, CVSS4
@@ -274,7 +275,9 @@ class Advisory:
     source: str
 
 
+@lru_cache(maxsize=4096)
 def _cvss(kind: str, vector: str) -> CvssScore | None:
+    # Cached: the same few thousand vectors recur across a whole database.
     try:
         if kind == "CVSS_V4":
             c4 = CVSS4(vector)
