@@ -105,14 +105,18 @@ def hunt_document() -> dict[str, Any]:
     """A hunt --json document (DESIGN.md) with a login series and an unmasked canary."""
     alerts = [
         {
-            "rule": "leak_correlated_stuffing",
+            "rule": "leak_stuffing",
             "key_type": "site",
             "key": "imap",
             "severity": "critical",
             "first_seen": "2026-06-06T01:00:00Z",
             "last_seen": "2026-06-06T05:00:00Z",
             "count": 4200,
-            "evidence": {"leak_share": 0.83, "base_rate": 0.04, "sample_users": ["t***@nifty.com"]},
+            "evidence": {
+                "cold_exposed_share": 0.83,
+                "base_rate": 0.04,
+                "sample_users": ["t***@nifty.com"],
+            },
         },
         {
             "rule": "failures_per_ip",

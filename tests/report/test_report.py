@@ -168,6 +168,22 @@ def test_hunt_section(full_workspace: Workspace):
     assert CANARY_EMAILS[0] not in {a.key for a in hunt.campaigns}
 
 
+def test_hunt_rules_that_could_not_run_are_shown(workspace: Workspace):
+    save_result(
+        workspace,
+        "hunt",
+        {"files": [], "events": 0, "alerts": [], "skipped": ["leak_stuffing: no index"]},
+    )
+    hunt = load_hunt(workspace)
+    assert isinstance(hunt, HuntTimeline)
+    assert hunt.leak_correlation is None
+    assert hunt.skipped == ("leak_stuffing: no index",)
+    for fmt in (ReportFormat.HTML, ReportFormat.MARKDOWN):
+        text = render_report(build_report(workspace), fmt)
+        assert "leak_stuffing: no index" in text
+        assert "not measured" in text
+
+
 def test_hunt_without_series_bins_alerts(workspace: Workspace):
     save_result(
         workspace,

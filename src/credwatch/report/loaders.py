@@ -458,6 +458,7 @@ def _hunt_from(envelope: Mapping[str, Any]) -> HuntTimeline:
         top_sources=tuple(top_sources),
         leak_correlation=leak_rate,
         leak_base_rate=base_rate,
+        skipped=_texts(doc.get("skipped")),
     )
 
 
@@ -472,7 +473,7 @@ def _leak_correlation(
         if not isinstance(raw, Mapping) or "leak" not in str(raw.get("rule", "")):
             continue
         evidence = _mapping(raw.get("evidence"), "evidence")
-        for key in ("leak_share", "share", "rate", "exposed_share", "correlation"):
+        for key in ("cold_exposed_share", "leak_share", "exposed_share", "share", "rate"):
             if key in evidence:
                 return _opt_float(evidence[key]), _opt_float(evidence.get("base_rate"))
     return None, None

@@ -230,6 +230,7 @@ class HuntTimeline:
     top_sources: tuple[Alert, ...]
     leak_correlation: float | None
     leak_base_rate: float | None
+    skipped: tuple[str, ...] = ()
 
 
 # -- supply chain ---------------------------------------------------------------------
