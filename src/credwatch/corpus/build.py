@@ -194,7 +194,7 @@ def _sort_reduce(
 
 
 def _partitions_for(records: int) -> int:
-    parts = 256
+    parts = 16
     while parts < BUCKETS and records / parts > PARTITION_RECORDS:
         parts *= 2
     return parts

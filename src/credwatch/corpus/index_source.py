@@ -72,7 +72,7 @@ class ExposureIndexSource:
         column = _KEY_COLUMN[kind]
         reader = self._index.connection.sql(
             f"SELECT DISTINCT {column} AS k FROM exposures WHERE {column} IS NOT NULL"
-        ).fetch_record_batch(_BATCH)
+        ).to_arrow_reader(_BATCH)
         for batch in reader:
             yield _binary_to_rows(batch.column(0), 16)
 

@@ -24,10 +24,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from credwatch import __version__
 from credwatch.errors import ExternalServiceError
@@ -35,7 +37,7 @@ from credwatch.serve.check import CheckService, CheckUnavailableError, InvalidEm
 from credwatch.serve.corpus_provider import CorpusProvider
 from credwatch.serve.metrics import CONTENT_TYPE_LATEST, Metrics
 from credwatch.serve.policy import PolicyEngine
-from credwatch.serve.range import RangeService, parse_prefix
+from credwatch.serve.range import RangeService
 from credwatch.serve.settings import ServeSettings
 
 __all__ = ["ServeDeps", "create_app"]
@@ -43,7 +45,6 @@ __all__ = ["ServeDeps", "create_app"]
 MAX_BODY_BYTES = 64 * 1024
 MAX_PASSWORD_CHARS = 1024
 MAX_EMAIL_CHARS = 320
-RANGE_CACHE_CONTROL = "public, max-age=2678400"
 
 _CHECK_SCHEMA: dict[str, Any] = {
     "requestBody": {
@@ -183,8 +184,13 @@ def _string_field(document: dict[str, Any], name: str, limit: int, *, required: 
     return value
 
 
-def create_app(deps: ServeDeps) -> FastAPI:
+def create_app(deps: ServeDeps, *, fast_range: bool = True) -> FastAPI:
     """Build the FastAPI application around its dependencies (nothing global).
+
+    Args:
+        deps: the dependencies.
+        fast_range: answer ``/range`` in plain ASGI (:class:`RangeFastPath`); ``False``
+            leaves it to the FastAPI route (same answers, slower; tests compare them).
 
     Example:
         >>> app = create_app(deps)                                  # doctest: +SKIP
@@ -228,57 +234,20 @@ def create_app(deps: ServeDeps) -> FastAPI:
         },
         summary="Pwned Passwords range search",
     )
-    async def range_search(
-        request: Request,
+    async def range_search(  # the documented route; RangeFastPath answers first
         prefix: str = Path(description="The first 5 hex characters of the hash."),
-        mode: str = Query("sha1", pattern="^(sha1|ntlm)$"),
+        mode: str | None = Query(None, description="sha1 (default) or ntlm"),
         add_padding: str | None = Header(None, alias="Add-Padding"),
         if_none_match: str | None = Header(None, alias="If-None-Match"),
     ) -> Response:
         started = time.perf_counter()
-        bucket = parse_prefix(prefix)
-        if bucket is None:
-            metrics.observe("range", 400, started)
-            message = (
-                "The hash prefix was not in a valid format"
-                if len(prefix) != 5
-                else "The hash prefix was not valid hexadecimal"
-            )
-            return Response(message, status_code=400, media_type="text/plain")
-        corpus = deps.provider.get()
-        rendered = deps.ranges.body(corpus, mode, bucket) if corpus is not None else None
-        if rendered is None:
-            metrics.observe("range", 503, started)
-            return Response(
-                "The breached-password corpus is not available",
-                status_code=503,
-                media_type="text/plain",
-            )
-        padded = add_padding is not None and add_padding.strip().lower() == "true"
-        if padded:
-            metrics.observe("range", 200, started)
-            return Response(
-                deps.ranges.padded(rendered, mode),
-                headers={
-                    "Content-Type": "text/plain",
-                    "Cache-Control": "no-store",
-                    "Last-Modified": rendered.last_modified,
-                },
-            )
-        headers = {
-            "Content-Type": "text/plain",
-            "ETag": rendered.etag,
-            "Last-Modified": rendered.last_modified,
-            "Cache-Control": RANGE_CACHE_CONTROL,
-        }
-        if if_none_match is not None and rendered.etag in {
-            tag.strip().removeprefix("W/") for tag in if_none_match.split(",")
-        }:
-            metrics.observe("range", 304, started)
-            del headers["Content-Type"]
-            return Response(status_code=304, headers=headers)
-        metrics.observe("range", 200, started)
-        return Response(rendered.body, headers=headers)
+        answer = deps.ranges.respond(deps.provider.get(), prefix, mode, add_padding, if_none_match)
+        metrics.observe("range", answer.status, started)
+        return Response(
+            answer.body,
+            status_code=answer.status,
+            headers={k.decode(): v.decode() for k, v in answer.headers},
+        )
 
     @app.post(
         "/v1/check",
@@ -389,4 +358,51 @@ def create_app(deps: ServeDeps) -> FastAPI:
         body = metrics.render(deps.provider.get(), len(deps.provider.refused), deps.clock())
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
+    if fast_range:
+        app.add_middleware(RangeFastPath, deps=deps)
     return app
+
+
+class RangeFastPath:
+    """Answers ``GET /range/...`` in plain ASGI, before FastAPI's request machinery.
+
+    The range API is the hot path (thousands of requests per second per core); FastAPI's
+    parameter handling costs more than the answer itself.  The answer is the same
+    :meth:`RangeService.respond` the documented FastAPI route calls (tests run both).
+    """
+
+    def __init__(self, app: ASGIApp, deps: ServeDeps) -> None:
+        self.app = app
+        self.deps = deps
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve range requests; pass everything else to the application."""
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith("/range/") or scope.get("method") not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        mode = None
+        query = scope.get("query_string", b"")
+        if query:
+            for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+                if key == "mode":
+                    mode = value
+        padding = if_none_match = None
+        for name, value in scope.get("headers", ()):
+            if name == b"add-padding":
+                padding = value.decode("latin-1")
+            elif name == b"if-none-match":
+                if_none_match = value.decode("latin-1")
+        prefix = path[len("/range/") :]
+        if "/" in prefix:
+            await self.app(scope, receive, send)
+            return
+        answer = self.deps.ranges.respond(
+            self.deps.provider.get(), prefix, mode, padding, if_none_match
+        )
+        self.deps.metrics.observe("range", answer.status, started)
+        headers = [*answer.headers, (b"content-length", str(len(answer.body)).encode())]
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        body = b"" if scope.get("method") == "HEAD" else answer.body
+        await send({"type": "http.response.body", "body": body})

@@ -29,11 +29,13 @@ import numpy as np
 from credwatch.corpus.layout import WIDTH, render_range
 from credwatch.corpus.store import Corpus
 
-__all__ = ["RangeBody", "RangeService", "parse_prefix"]
+__all__ = ["RangeAnswer", "RangeBody", "RangeService", "parse_prefix"]
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 PAD_EXTRA_MIN = 10
 PAD_EXTRA_SPAN = 200
+RANGE_CACHE_CONTROL = "public, max-age=2678400"
+_TEXT = (b"content-type", b"text/plain")
 
 
 def parse_prefix(text: str) -> int | None:
@@ -62,6 +64,19 @@ class RangeBody:
     rows: int
     etag: str
     last_modified: str
+
+
+@dataclass(frozen=True, slots=True)
+class RangeAnswer:
+    """A complete answer: status, raw headers and body (ASGI-ready)."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+def _text(status: int, message: str) -> RangeAnswer:
+    return RangeAnswer(status, [_TEXT], message.encode())
 
 
 class RangeService:
@@ -113,3 +128,42 @@ class RangeService:
         if not rendered.body:
             return padding
         return rendered.body + b"\r\n" + padding
+
+    def respond(
+        self,
+        corpus: Corpus | None,
+        prefix: str,
+        mode: str | None,
+        add_padding: str | None,
+        if_none_match: str | None,
+    ) -> RangeAnswer:
+        """The whole answer to ``GET /range/{prefix}`` (shared by both HTTP paths).
+
+        Statuses: 200, 304 (``If-None-Match`` matches), 400 (malformed prefix or mode),
+        503 (no corpus, or none for this mode: "could not check" is never "no match").
+        """
+        bucket = parse_prefix(prefix)
+        if bucket is None:
+            if len(prefix) != 5:
+                return _text(400, "The hash prefix was not in a valid format")
+            return _text(400, "The hash prefix was not valid hexadecimal")
+        mode = mode or "sha1"
+        if mode not in WIDTH:
+            return _text(400, "The mode must be sha1 or ntlm")
+        rendered = self.body(corpus, mode, bucket) if corpus is not None else None
+        if rendered is None:
+            return _text(503, "The breached-password corpus is not available")
+        last_modified = (b"last-modified", rendered.last_modified.encode())
+        if add_padding is not None and add_padding.strip().lower() == "true":
+            headers = [_TEXT, (b"cache-control", b"no-store"), last_modified]
+            return RangeAnswer(200, headers, self.padded(rendered, mode))
+        validators = [
+            (b"etag", rendered.etag.encode()),
+            last_modified,
+            (b"cache-control", RANGE_CACHE_CONTROL.encode()),
+        ]
+        if if_none_match is not None and rendered.etag in {
+            tag.strip().removeprefix("W/") for tag in if_none_match.split(",")
+        }:
+            return RangeAnswer(304, validators, b"")
+        return RangeAnswer(200, [_TEXT, *validators], rendered.body)

@@ -1,0 +1,88 @@
+"""Factories for the serve tests: HIBP-format files, workspaces with a corpus, apps."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from credwatch.corpus import import_files
+from credwatch.index import ingest_files
+from credwatch.serve import build_deps, create_app, refresh_index_snapshot
+from credwatch.workspace import Workspace
+
+TOKEN = "test-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+PASSWORDS = {"password": 3861493, "123456": 37359195, "hunter2": 2, "correct horse": 1}
+
+
+def sha1_hex(password: str) -> str:
+    return hashlib.sha1(password.encode()).hexdigest().upper()
+
+
+def write_lines(path: Path, lines: Iterable[str], *, ending: str = "\r\n") -> Path:
+    path.write_bytes(ending.join(lines).encode())
+    return path
+
+
+def hibp_file(path: Path, counts: dict[str, int] | None = None) -> Path:
+    counts = counts if counts is not None else PASSWORDS
+    return write_lines(path, [f"{sha1_hex(p)}:{c}" for p, c in counts.items()])
+
+
+@pytest.fixture
+def serve_ws(workspace: Workspace) -> Workspace:
+    """A workspace with a bearer token configured."""
+    workspace.config_path.write_text(f'[serve]\ntoken = "{TOKEN}"\n', encoding="utf-8")
+    return workspace
+
+
+@pytest.fixture
+def leak_ws(serve_ws: Workspace, tmp_path: Path) -> Workspace:
+    """A workspace with an exposure index (a real ingest) and a corpus with its snapshot."""
+    combo = tmp_path / "dump.txt"
+    combo.write_text(
+        "taro@nifty.com:hunter2\nhanako@biglobe.ne.jp:password\njiro@nifty.com:password\n",
+        encoding="utf-8",
+    )
+    ingest_files(serve_ws, [combo])
+    import_files(serve_ws.corpus_dir, [hibp_file(tmp_path / "hibp.txt")], mode="sha1", index=None)
+    refresh_index_snapshot(serve_ws)
+    return serve_ws
+
+
+class AppClient:
+    """A synchronous client on our ASGI app (httpx's ASGITransport, in process)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        async def go() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+                return await c.request(method, url, **kwargs)
+
+        return asyncio.run(go())
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+
+@pytest.fixture
+def make_client() -> Callable[..., AppClient]:
+    """Build a client on the app of a workspace (fast range path on or off)."""
+
+    def make(ws: Workspace, *, fast_range: bool = True) -> AppClient:
+        return AppClient(create_app(build_deps(ws), fast_range=fast_range))
+
+    return make
