@@ -45,7 +45,7 @@ def test_every_command_is_in_the_readme() -> None:
 def test_readme_opens_with_the_two_fresh_machine_commands() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = readme.split("```")
-    first_code = [b for b in blocks[1::2]][:2]
+    first_code = blocks[1::2][:2]
     assert "credwatch demo" in first_code[0]
     assert "pytest" in first_code[1]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
