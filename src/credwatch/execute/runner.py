@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TypeVar
@@ -50,8 +50,11 @@ def run_batches(
     progress: ProgressCallback | None = None,
     total_items: int | None = None,
     in_flight: int | None = None,
-) -> Iterator[BatchResult]:
+) -> Generator[BatchResult, None, None]:
     """Run ``fn`` on every batch and yield results in batch order.
+
+    Closing the generator early stops submitting (batches already finished stay
+    checkpointed).
 
     ``batches`` is consumed lazily, with at most ``in_flight`` (default: twice the
     executor's workers) submitted and unfinished, so plaintext held in batches stays
@@ -103,20 +106,23 @@ def run_batches(
         report()
         return BatchResult(batch.id, result, resumed=False)
 
-    for batch in batches:
-        if checkpoint is not None and checkpoint.has(batch.id):
-            pending.append((batch, None, checkpoint.load(batch.id)))
-            done_batches += 1
-            done_items += batch.size
-            resumed += 1
-            report()
-        else:
-            pending.append((batch, executor.submit(fn, batch.items), None))
-            running += 1
-        while running >= window or (pending and pending[0][1] is None):
+    try:
+        for batch in batches:
+            if checkpoint is not None and checkpoint.has(batch.id):
+                pending.append((batch, None, checkpoint.load(batch.id)))
+                done_batches += 1
+                done_items += batch.size
+                resumed += 1
+                report()
+            else:
+                pending.append((batch, executor.submit(fn, batch.items), None))
+                running += 1
+            while running >= window or (pending and pending[0][1] is None):
+                yield finish()
+        while pending:
             yield finish()
-    while pending:
-        yield finish()
+    finally:
+        _cancel(pending)  # closed early or failed: start nothing more
 
 
 def _cancel(pending: deque[tuple[Batch[T], Future[pa.Table] | None, pa.Table | None]]) -> None:

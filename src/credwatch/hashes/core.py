@@ -111,11 +111,11 @@ def _parse(stored: str | None) -> _Parsed:
         info = family.identify(base, payload)
         if info is not None:
             if forced is not None:
-                info = replace(info, encoding=forced, scheme=info.scheme if not dot else full)
+                info = replace(info, encoding=forced)
             return _Parsed(info, family, payload, problem)
     if base in DOVECOT_SCHEMES:
         info = SchemeInfo(
-            scheme=full,
+            scheme=base,
             algorithm="unknown",
             salted=False,
             slow=False,

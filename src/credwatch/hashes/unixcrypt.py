@@ -212,6 +212,10 @@ class CryptFamily:
         name, algorithm = info.scheme, info.algorithm
         if algorithm == "unknown-crypt" or system_supports(algorithm):
             result = _system_verify(name, password, payload)
+            if isinstance(result, NotMatched) and algorithm == "unknown-crypt":
+                # crypt(3) read the text as some other setting (e.g. a DES salt): no
+                # password can produce it, the stored value is broken.
+                return Malformed(name, "not a crypt(3) string this system understands")
             if result is not None:
                 return result
         handler_name = _LIBPASS.get(algorithm)
