@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from credwatch.accounts.config import parse_store_config
 from credwatch.apply import PURGED_HASH, parse_file_specs
-from credwatch.apply.interface import Outcome
+from credwatch.apply.interface import Outcome, WorkItem
 from credwatch.apply.journal import PlanHistory
 from credwatch.apply.passwd_file import PasswdFileActuator, apply_to_line
 from credwatch.apply.specs import DEFAULT_FILE_SPECS
@@ -71,7 +72,7 @@ def test_actions_are_idempotent_and_keep_the_user_and_fields(user, password, ext
     assert kept <= {t.split("=")[0] for t in parts[7].split()}
 
 
-def _actuator(path: Path, actions: dict | None = None) -> PasswdFileActuator:
+def _actuator(path: Path, actions: dict[str, Any] | None = None) -> PasswdFileActuator:
     cfg = parse_store_config("dove", {"kind": "passwd-file", "path": str(path)})
     return PasswdFileActuator(cfg, parse_file_specs("dove", actions or {}), KEYER)
 
@@ -86,10 +87,10 @@ def test_rewrite_is_atomic_and_keeps_mode_and_owner(tmp_path: Path) -> None:
     taro, hanako, ghost = (
         keyed_id(KEYER, u) for u in ("taro@nifty.com", "hanako@biglobe.ne.jp", "x@y.jp")
     )
-    items = [(taro, "force_reset"), (hanako, "purge_credential"), (ghost, "lock")]
+    items: list[WorkItem] = [(taro, "force_reset"), (hanako, "purge_credential"), (ghost, "lock")]
     assert [o.result for o in actuator.preview(items)] == ["applied", "applied", "not_found"]
     assert path.read_text() == USERS
-    intents: list[dict] = []
+    intents: list[dict[str, Any]] = []
     batches: list[list[Outcome]] = []
     actuator.execute(items, "sha256:p", batches.append, intents.append)
     text = path.read_text()
@@ -128,7 +129,7 @@ def test_recovered_after_a_crash_between_rename_and_journal(tmp_path: Path) -> N
     path.write_text(USERS)
     actuator = _actuator(path)
     taro = keyed_id(KEYER, "taro@nifty.com")
-    intents: list[dict] = []
+    intents: list[dict[str, Any]] = []
     actuator.execute([(taro, "lock")], "sha256:p", lambda _: None, intents.append)
     history = PlanHistory(begun=True, intents=intents)  # the action records never came
     assert actuator.recovered("sha256:p", history) == [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from credwatch.accounts.config import StoreConfig, parse_store_config
 from credwatch.apply import parse_sql_specs, unseal
-from credwatch.apply.interface import Outcome
+from credwatch.apply.interface import Outcome, WorkItem
 from credwatch.apply.journal import PlanHistory
 from credwatch.apply.sql import SqlActuator
 from credwatch.errors import ConfigError
@@ -32,7 +33,7 @@ def _actuator(url: str, key: X25519PrivateKey | None = None, batch_size: int = 3
     )
 
 
-def _rows(engine: sa.Engine) -> dict[int, dict]:
+def _rows(engine: sa.Engine) -> dict[int, dict[str, Any]]:
     with engine.connect() as conn:
         return {r.id: r._asdict() for r in conn.execute(sa.text("SELECT * FROM mailbox"))}
 
@@ -40,7 +41,7 @@ def _rows(engine: sa.Engine) -> dict[int, dict]:
 def test_execute_changes_then_skips(db_url: str) -> None:
     engine = create_mailbox(db_url)
     actuator = _actuator(db_url)
-    items = [
+    items: list[WorkItem] = [
         ("1", "revoke_sessions"),
         ("1", "force_reset"),
         ("2", "force_reset"),
@@ -127,6 +128,6 @@ def test_isolate_seals_the_hash_with_the_vault_key(db_url: str) -> None:
         ({"isolate": {"set": {"password": ""}}}, "isolate needs table"),
     ],
 )
-def test_bad_action_config(actions: dict, message: str) -> None:
+def test_bad_action_config(actions: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_sql_specs("mail", actions)

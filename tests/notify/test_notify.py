@@ -10,18 +10,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
-from credwatch.accounts import Account
 from credwatch.cli.main import app
 from credwatch.errors import UsageError
 from credwatch.notify import EmlDirectory, SmtpSink, notify_plan, parse_hostport, render_text
 from credwatch.plan import plan_remediation, write_plan
 from credwatch.workspace import Workspace
-from tests.plan.runs import configure, store_toml, write_run
+from tests.plan.runs import configure, create_mailbox, store_toml, write_run
 
-ADDRESSES = {
+ADDRESSES: dict[str, str | None] = {
     "1": "canary1@nifty.com",
     "2": "flaky2@nifty.com",
     "3": None,
@@ -30,22 +30,19 @@ ADDRESSES = {
 }
 
 
-class ListStore:
-    """A minimal AccountStore over a list (the SQL store is tested in tests/accounts)."""
-
-    name = "mail"
-    kind = "sql"
-
-    def iter_batches(self, batch_size: int = 10_000) -> Iterator[list[Account]]:
-        yield [
-            Account(i, "nifty", addr, None, "{PLAIN}CanaryPw", "active", None, False)
-            for i, addr in ADDRESSES.items()
-        ]
-
-
 @pytest.fixture
 def plan_path(workspace: Workspace, tmp_path: Path) -> Path:
-    configure(workspace, store_toml("mail", f"sqlite:///{tmp_path / 's.db'}"))
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    engine = create_mailbox(url)
+    with engine.begin() as conn:
+        for account, address in ADDRESSES.items():
+            conn.execute(
+                sa.text("UPDATE mailbox SET username = :a WHERE id = :i"),
+                {"a": address, "i": int(account)},
+            )
+        conn.execute(sa.text("DELETE FROM mailbox WHERE id = 7"))
+    engine.dispose()
+    configure(workspace, store_toml("mail", url))
     write_run(workspace, "run1", "mail", "sha256:" + "b" * 64)
     path = tmp_path / "fix.plan.json"
     write_plan(plan_remediation(workspace, "run1"), path)
@@ -77,7 +74,7 @@ def test_bad_smtp_address(value: str) -> None:
 
 def test_eml_export(workspace: Workspace, plan_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    report = notify_plan(workspace, plan_path, EmlDirectory(out), lang="ja", store=ListStore())
+    report = notify_plan(workspace, plan_path, EmlDirectory(out), lang="ja")
     by_account = {r.account: r.result for r in report.results}
     assert by_account == {
         "1": "written",
@@ -141,7 +138,7 @@ def test_smtp_retries_transient_failures(
 ) -> None:
     port, handler = smtp_server
     sink = SmtpSink("127.0.0.1", port, attempts=3, backoff=0.01)
-    report = notify_plan(workspace, plan_path, sink, lang="en", store=ListStore())
+    report = notify_plan(workspace, plan_path, sink, lang="en")
     results = {r.account: r for r in report.results}
     assert results["1"].result == "sent" and results["1"].attempts == 1
     assert results["2"].result == "sent" and results["2"].attempts == 2
@@ -165,7 +162,7 @@ def test_unreachable_server_fails_each_message_after_retries(
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens here any more
     sink = SmtpSink("127.0.0.1", port, attempts=2, backoff=0.0, timeout=2)
-    report = notify_plan(workspace, plan_path, sink, store=ListStore())
+    report = notify_plan(workspace, plan_path, sink)
     sent = [r for r in report.results if r.result not in ("no_address", "not_found")]
     assert sent and all(r.result == "failed" and r.attempts == 2 for r in sent)
 

@@ -183,8 +183,9 @@ def create_mailbox(
     ]
     with engine.begin() as conn:
         conn.execute(sa.insert(mailbox), rows)
-        conn.execute(
-            sa.insert(sessions),
-            [{"sid": i + 1, "user_id": int(c[0])} for i, c in enumerate(cases)],
-        )
+        if cases:
+            conn.execute(
+                sa.insert(sessions),
+                [{"sid": i + 1, "user_id": int(c[0])} for i, c in enumerate(cases)],
+            )
     return engine

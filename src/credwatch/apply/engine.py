@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from credwatch.accounts import open_store
 from credwatch.accounts.config import StoreConfig, StoreKind, store_config
+from credwatch.accounts.sql import SqlStore
 from credwatch.apply.interface import Actuator, Outcome, WorkItem
 from credwatch.apply.journal import Journal, PlanHistory, plan_history
 from credwatch.apply.passwd_file import PasswdFileActuator
@@ -100,9 +102,12 @@ def store_digest(ws: Workspace, name: str) -> str:
     Raises:
         ConfigError, ExternalServiceError: from the store connector.
     """
-    from credwatch.accounts import open_store  # noqa: PLC0415 - connectors load lazily
-
-    return open_store(ws, name).snapshot_digest()
+    store = open_store(ws, name)
+    try:
+        return store.snapshot_digest()
+    finally:
+        if isinstance(store, SqlStore):
+            store.engine.dispose()
 
 
 def make_actuator(
@@ -211,7 +216,7 @@ def apply_plan(
 
         if not yes:
             history = plan_history(ws.journal_path, plan.digest)
-            _check_fresh(plan, history, store_digest(ws, cfg.name), path)
+            _check_fresh(plan, history, actuator.snapshot_digest(), path)
             todo = [it for it in items if it not in history.done]
             for account, action in items:
                 if (account, action) in history.done:
@@ -227,10 +232,11 @@ def apply_plan(
                 by_tenant=_tidy(by_tenant),
             )
 
+        before = actuator.snapshot_digest()
+        _check_fresh(plan, plan_history(ws.journal_path, plan.digest), before, path)
         with Journal(ws.journal_path) as journal:
+            # Read again under the lock: another apply of this plan may have run since.
             history = plan_history(ws.journal_path, plan.digest)
-            before = store_digest(ws, cfg.name)
-            _check_fresh(plan, history, before, path)
             written = 0
 
             def journal_outcomes(outcomes: list[Outcome]) -> None:
@@ -270,7 +276,7 @@ def apply_plan(
                 journal_outcomes(recovered)
             todo = [it for it in items if it not in done]
             actuator.execute(todo, plan.digest, journal_outcomes, journal_intent)
-            after = store_digest(ws, cfg.name)
+            after = actuator.snapshot_digest()
             journal.append(
                 [{"event": "end", "plan": plan.digest, "store": cfg.name, "store_digest": after}]
             )

@@ -52,6 +52,10 @@ class Actuator(Protocol):
         """
         ...
 
+    def snapshot_digest(self) -> str:
+        """The store's current snapshot digest (as :mod:`credwatch.accounts` computes it)."""
+        ...
+
     def recovered(self, plan_digest: str, history: PlanHistory) -> list[Outcome]:
         """Outcomes the store proves done by an earlier, crashed apply but the journal lacks."""
         ...

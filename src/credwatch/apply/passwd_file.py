@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from credwatch.accounts.config import StoreConfig
+from credwatch.accounts.passwd_file import PasswdFileStore
 from credwatch.apply.interface import BatchCallback, IntentCallback, Outcome, WorkItem
 from credwatch.apply.journal import PlanHistory
 from credwatch.apply.specs import PURGED_HASH, FileActionSpec, FileSpecs
@@ -101,6 +102,10 @@ class PasswdFileActuator:
             raise ConfigError(
                 f"cannot rewrite {self.path}: its folder must be writable for the atomic rename"
             )
+
+    def snapshot_digest(self) -> str:
+        """The store's snapshot digest, read through the accounts connector."""
+        return PasswdFileStore(self.config).snapshot_digest()
 
     def _read(self) -> tuple[bytes, list[str]]:
         try:

@@ -118,6 +118,10 @@ class SqlActuator:
             "(it resumes where it stopped)",
         )
 
+    def snapshot_digest(self) -> str:
+        """The store's snapshot digest, read through the accounts connector on our engine."""
+        return self._store.snapshot_digest()
+
     def _col(self, name: str) -> str:
         return self._columns.get(name.lower(), name)
 

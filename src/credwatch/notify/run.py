@@ -23,7 +23,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from credwatch.accounts import AccountStore
+from credwatch.accounts import AccountStore, open_store
+from credwatch.accounts.sql import SqlStore
 from credwatch.apply.journal import plan_history
 from credwatch.errors import ConfigError
 from credwatch.notify.interface import MessageResult, MessageSink
@@ -147,7 +148,6 @@ def notify_plan(
     sink: MessageSink,
     *,
     lang: str = "ja",
-    store: AccountStore | None = None,
 ) -> NotifyReport:
     """Render and deliver one message per account of a plan, tenant by tenant.
 
@@ -156,7 +156,6 @@ def notify_plan(
         path: the plan file (its seal is checked).
         sink: where messages go (.eml folder or SMTP).
         lang: ``ja`` or ``en``.
-        store: the plan's store (default: opened from the configuration).
 
     Raises:
         InputError: the plan is tampered or unreadable.
@@ -166,11 +165,12 @@ def notify_plan(
     plan = load_plan(path)
     settings = notify_settings(ws)
     render_text(lang, tenant_name="", actions=[], findings=[])  # fail early on a bad language
-    if store is None:
-        from credwatch.accounts import open_store  # noqa: PLC0415 - connectors load lazily
-
-        store = open_store(ws, plan.store.name)
-    addresses = _addresses(ws, plan, store)
+    store = open_store(ws, plan.store.name)
+    try:
+        addresses = _addresses(ws, plan, store)
+    finally:
+        if isinstance(store, SqlStore):
+            store.engine.dispose()
     by_tenant: dict[str, list[AccountPlan]] = defaultdict(list)
     for account in plan.accounts:
         by_tenant[account.tenant].append(account)

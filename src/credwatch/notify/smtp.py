@@ -37,6 +37,11 @@ def parse_hostport(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def _text(reply: bytes | str) -> str:
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+    return text[:120]
+
+
 class SmtpSink:
     """Delivers messages through one SMTP server."""
 
@@ -83,12 +88,12 @@ class SmtpSink:
                 return MessageResult(account, tenant, "sent", attempt, "250")
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()))
-                detail = f"{code} {text.decode(errors='replace')[:120]}"
+                detail = f"{code} {_text(text)}"
                 self._reset()
                 if code < 400 or code >= 500:
                     return MessageResult(account, tenant, "failed", attempt, detail)
             except smtplib.SMTPResponseException as exc:
-                detail = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')[:120]}"
+                detail = f"{exc.smtp_code} {_text(exc.smtp_error)}"
                 self._reset()
                 if exc.smtp_code < 400 or exc.smtp_code >= 500:
                     return MessageResult(account, tenant, "failed", attempt, detail)

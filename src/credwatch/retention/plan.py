@@ -13,7 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from credwatch.accounts import AccountStore, open_store
 from credwatch.accounts.config import store_config
+from credwatch.accounts.sql import SqlStore
+from credwatch.keys import Keyer
 from credwatch.plan.model import (
     ACTION_ORDER,
     AccountPlan,
@@ -48,11 +51,32 @@ def plan_retention(
     check_actionable(cfg)
     keyer = ws.keyer() if uses_keyed_ids(cfg) else None
     id_form: IdForm = "keyed" if keyer is not None else "plain"
-    from credwatch.accounts import open_store  # noqa: PLC0415 - connectors load lazily
-
     source = open_store(ws, store)
-    digest = source.snapshot_digest()
     now = clock()
+    try:
+        digest = source.snapshot_digest()
+        accounts = _decide(source, policy, now, keyer, batch_size)
+    finally:
+        if isinstance(source, SqlStore):
+            source.engine.dispose()
+    return Plan(
+        kind="retention",
+        created_at=now.isoformat(timespec="seconds"),
+        store=store_ref(cfg),
+        inputs=PlanInputs(store_digest=digest, policy=policy.name, policy_digest=policy.digest),
+        id_form=id_form,
+        rules={r.name: r.describe() for r in policy.rules},
+        accounts=tuple(accounts),
+    )
+
+
+def _decide(
+    source: AccountStore,
+    policy: RetentionPolicy,
+    now: datetime,
+    keyer: Keyer | None,
+    batch_size: int,
+) -> list[AccountPlan]:
     accounts: list[AccountPlan] = []
     for batch in source.iter_batches(batch_size):
         for account in batch:
@@ -73,12 +97,4 @@ def plan_retention(
                         actions=tuple(planned[a] for a in ACTION_ORDER if a in planned),
                     )
                 )
-    return Plan(
-        kind="retention",
-        created_at=now.isoformat(timespec="seconds"),
-        store=store_ref(cfg),
-        inputs=PlanInputs(store_digest=digest, policy=policy.name, policy_digest=policy.digest),
-        id_form=id_form,
-        rules={r.name: r.describe() for r in policy.rules},
-        accounts=tuple(accounts),
-    )
+    return accounts
