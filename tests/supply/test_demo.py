@@ -43,3 +43,16 @@ def test_demo_stage(workspace: Workspace, tmp_path: Path) -> None:
     written = "".join(p.read_text() for p in (tmp_path / "demo/supply").rglob("*") if p.is_file())
     written += json.dumps(doc)
     assert not any(e in written for e in emails)
+
+
+def test_demo_stage_uses_the_accounts_census(workspace: Workspace, tmp_path: Path) -> None:
+    ctx = DemoContext(workspace=workspace, population=Population(500), out_dir=tmp_path / "d")
+    census = {t.name: {"active": 10, "dormant": 2, "cancelled": 1} for t in TENANTS}
+    census["nifty"]["unknown"] = 4
+    ctx.artifacts["accounts_census"] = census
+    result = supply.run(ctx)
+    assert "accounts stage's census" in result.lines[0]
+    envelope = load_result(workspace, "supply")
+    assert envelope is not None
+    dovecot = next(f for f in envelope["document"]["findings"] if f["component"] == "dovecot-core")
+    assert dovecot["accounts"] == {"active": 60, "dormant": 12, "cancelled": 6, "unknown": 4}

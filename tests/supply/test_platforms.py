@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from credwatch.cli.main import app
 from credwatch.errors import ConfigError
 from credwatch.supply import (
     AccountCounts,
@@ -18,7 +21,9 @@ from credwatch.supply import (
     obligation_gaps,
     scan,
 )
+from credwatch.supply.census import TenantCensus
 from credwatch.supply.platforms import parse_platform_map
+from credwatch.workspace import Workspace
 
 TODAY = date(2026, 7, 1)
 
@@ -203,3 +208,64 @@ def test_hhi_bounds(weights: list[int]) -> None:
     # between a perfectly spread market (10,000 / n) and a monopoly (10,000)
     assert 10_000 / len(weights) - 1e-6 <= conc.hhi <= 10_000 + 1e-6
     assert sum(p.share or 0 for p in conc.platforms) == pytest.approx(1.0)
+
+
+def _csv_store(workspace: Workspace) -> None:
+    rows = ["id,email,password_hash,isp,state"]
+    states = ["active"] * 5 + ["suspended"] * 2 + ["closed", "pending"]
+    for i, state in enumerate(states):
+        rows.append(f"n{i},user{i}@nifty.com,{{PLAIN}}x,nifty,{state}")
+    rows.append("b0,user@biglobe.ne.jp,{PLAIN}x,biglobe,active")
+    path = workspace.root / "accounts.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with workspace.config_path.open("a") as handle:
+        handle.write(
+            f'\n[stores.csvmail]\nkind = "csv"\npath = "{path}"\n'
+            '[stores.csvmail.columns]\ntenant = "isp"\nstatus = "state"\n'
+            '[stores.csvmail.status]\nactive = ["active"]\ndormant = ["suspended"]\n'
+            'cancelled = ["closed"]\n'
+        )
+
+
+def test_tenant_census_reads_a_real_account_store(workspace: Workspace) -> None:
+    _csv_store(workspace)
+    census = TenantCensus(workspace)
+    assert census("csvmail", "nifty") == AccountCounts(5, 2, 1, unknown=1)
+    assert census("csvmail", "biglobe") == AccountCounts(active=1)
+    assert census("csvmail", "absent") == AccountCounts()
+
+
+def test_cli_scan_counts_accounts_from_the_store(workspace: Workspace, data: Path) -> None:
+    _csv_store(workspace)
+    text = (data / "platforms.toml").read_text()
+    text = text.replace(
+        "accounts = { active = 700, dormant = 200, cancelled = 100 }", 'store = "csvmail"'
+    )
+    text = text.replace(
+        "accounts = { active = 500, dormant = 0, cancelled = 0 }", 'store = "csvmail"'
+    )
+    pmap = workspace.root / "platforms.toml"
+    pmap.write_text(
+        text.replace('"mail.cdx.json"', f'"{data / "mail.cdx.json"}"')
+        .replace('path = "status"', f'path = "{data / "status"}"')
+        .replace('"mail.spdx.json"', f'"{data / "mail.spdx.json"}"')
+    )
+    result = CliRunner().invoke(
+        app,
+        [
+            "--workspace",
+            str(workspace.root),
+            "supply",
+            "scan",
+            "--platforms",
+            str(pmap),
+            "--advisories",
+            str(data / "osv"),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    dovecot = next(f for f in doc["findings"] if f["hosts"] == ["mail/imap-1", "mail/imap-2"])
+    assert dovecot["accounts"] == {"active": 6, "dormant": 2, "cancelled": 1, "unknown": 1}
+    assert "user0@nifty.com" not in result.stdout + result.stderr

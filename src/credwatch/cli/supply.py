@@ -24,7 +24,7 @@ from credwatch.supply import (
     open_offline,
     scan,
 )
-from credwatch.supply.census import StoreCensus
+from credwatch.supply.census import TenantCensus
 from credwatch.supply.interface import AdvisorySource
 from credwatch.supply.osv import RATINGS
 
@@ -64,32 +64,22 @@ def _render(report: ScanReport) -> None:
         out_console.print(f"  unchecked: {count} x {escape(reason)}")
     if doc["findings"]:
         table = Table(title="Vulnerable components")
-        for col in (
-            "component",
-            "version",
-            "severity",
-            "advisories",
-            "fixed",
-            "tenants",
-            "accounts a/d/c",
-        ):
-            table.add_column(col)
+        for col in ("component", "severity", "advisories", "fixed", "tenants", "accounts"):
+            table.add_column(col, overflow="fold")
         for f in doc["findings"]:
             sev = f["severity"] or "unknown"
             if f["cvss_score"] is not None:
                 sev = f"{sev} {f['cvss_score']:.1f}"
             ids = f["advisories"]
-            shown = ", ".join(ids[:3]) + (f" +{len(ids) - 3}" if len(ids) > 3 else "")
+            shown = ", ".join(ids[:2]) + (f" +{len(ids) - 2}" if len(ids) > 2 else "")
             acc = f["accounts"]
-            accounts = f"{acc['active']}/{acc['dormant']}/{acc['cancelled']}" if acc else "-"
             table.add_row(
-                escape(f["component"]),
-                escape(f["version"] or ""),
+                escape(f"{f['component']} {f['version'] or ''}"),
                 sev,
                 escape(shown),
                 escape(f["fixed"] or "no fix"),
-                escape(", ".join(f["tenants"]) or "-"),
-                accounts,
+                str(len(f["tenants"])),
+                f"{sum(acc.values()):,}" if acc else "-",
             )
         out_console.print(table)
     conc = doc["concentration"]
@@ -191,7 +181,7 @@ def scan_cmd(
     refs += [InventoryRef(p, InventoryFormat.PYTHON_ENV) for p in python_env]
     pmap = load_platform_map(platforms) if platforms is not None else None
     ws = workspace(ctx, require=False)
-    census = StoreCensus(ws) if pmap and any(t.store for t in pmap.tenants.values()) else None
+    census = TenantCensus(ws) if pmap and any(t.store for t in pmap.tenants.values()) else None
     with httpx.Client(timeout=30.0) as client:
         report = scan(
             refs, _source(advisories, client, api_url), pmap, today=ref_day, census=census

@@ -222,8 +222,11 @@ def _counts(ctx: DemoContext) -> tuple[dict[str, dict[str, int]], str]:
     census = ctx.artifacts.get("accounts_census")
     if isinstance(census, Mapping) and all(t.name in census for t in TENANTS):
         return (
-            {t.name: {s: int(census[t.name].get(s, 0)) for s in _STATUSES} for t in TENANTS},
-            "accounts census",
+            {
+                t.name: {s: int(census[t.name].get(s, 0)) for s in (*_STATUSES, "unknown")}
+                for t in TENANTS
+            },
+            "the accounts stage's census",
         )
     return _counts_from_population(ctx.population), "population statuses"
 
@@ -266,7 +269,9 @@ def _platform_map(counts: Mapping[str, Mapping[str, int]]) -> str:
             f'display_name = "{tenant.operator}"',
             f"platforms = {json.dumps(uses)}",
             f"accounts = {{ active = {c['active']}, dormant = {c['dormant']}, "
-            f"cancelled = {c['cancelled']} }}",
+            f"cancelled = {c['cancelled']}"
+            + (f", unknown = {c['unknown']}" if c.get("unknown") else "")
+            + " }",
             "",
         ]
     for name, display, _, hosts, suppliers in _PLATFORMS:
