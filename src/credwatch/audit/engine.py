@@ -174,7 +174,7 @@ def _leaked_passwords(
         for table in read_vault_file(path, private_key):
             con.register("cw_vault", table)
             parts.append(
-                con.execute(
+                con.sql(
                     "SELECT v.email_key, v.password FROM cw_vault v "
                     "SEMI JOIN cand c ON c.email_key = v.email_key"
                 ).to_arrow_table()
@@ -200,7 +200,7 @@ def _verify(
     """Verify every (stored hash, leaked password) pair; table ``verdict(rowid, verdict)``."""
     con.register("leaked", leaked)
     # Deterministic order so a resumed run produces the same checkpoint batches.
-    pairs: pa.Table = con.execute(
+    pairs: pa.Table = con.sql(
         "SELECT a.rowid AS row_no, a.password_hash AS stored, l.password, "
         "a.email AS user, s.slow FROM accts a "
         "JOIN (SELECT DISTINCT email_key, password FROM leaked) l ON l.email_key = a.email_key "
@@ -276,12 +276,12 @@ def _classify(con: duckdb.DuckDBPyConnection, affected: list[str]) -> None:
                 CASE WHEN verdict = 'not_matched' THEN 'pair_stale' END,
                 CASE WHEN exposed AND verdict IS NULL THEN 'email_only' END,
                 CASE WHEN weak THEN 'weak_scheme' END
-            ], f -> f IS NOT NULL) AS findings
+            ], lambda f: f IS NOT NULL) AS findings
             FROM base
         ), scored AS (
             SELECT *, CAST(round(
-                coalesce(list_max(list_transform(findings, f -> CASE f {weights} END)), 0)
-                + 5 * greatest(len(findings) - 1, 0))
+                (coalesce(list_max(list_transform(findings, lambda f: CASE f {weights} END)), 0)
+                 + 5 * greatest(len(findings) - 1, 0))
                 * (CASE status {factors} ELSE 1.0 END)
                 * (CASE WHEN mfa THEN {MFA_FACTOR} ELSE 1.0 END)) AS INTEGER) AS risk_score
             FROM found

@@ -17,7 +17,9 @@ from typer._click.exceptions import ClickException  # typer vendors click
 from typer.core import TyperGroup
 
 from credwatch import __version__
+from credwatch.cli import accounts as accounts_cmd
 from credwatch.cli import apply as apply_cmd
+from credwatch.cli import audit as audit_cmd
 from credwatch.cli import demo_cmd, init_cmd
 from credwatch.cli import journal as journal_cmd
 from credwatch.cli import leak as leak_cmd
@@ -118,6 +120,8 @@ app.command("init")(init_cmd.init)
 app.command("demo")(demo_cmd.demo)
 app.add_typer(leak_cmd.app, name="leak")
 app.add_typer(passwords_cmd.app, name="passwords")
+app.add_typer(accounts_cmd.app, name="accounts")
+app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(plan_cmd.app, name="plan")
 app.command("apply")(apply_cmd.apply)
 app.command("notify")(notify_cmd.notify)

@@ -78,11 +78,15 @@ def _stages() -> list[tuple[str, Stage]]:
     """The stages in flow order; imported here so that importing credwatch.demo stays cheap."""
     # Each package adds its stage here, in flow order: combolist + ingest, accounts,
     # audit, remediation, retention, auth logs + hunt, supply, report.
+    from credwatch.demo import accounts as accounts_stage  # noqa: PLC0415 - lazy
+    from credwatch.demo import audit as audit_stage  # noqa: PLC0415 - lazy
     from credwatch.demo import combolist, ingest, report, supply  # noqa: PLC0415 - lazy
 
     return [
         ("combolist", combolist.run),
         ("ingest", ingest.run),
+        ("accounts", accounts_stage.run),
+        ("audit", audit_stage.run),
         ("supply", supply.run),
         ("report", report.run),
     ]
