@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,7 @@ tenant = "isp"
 recovery_email = "recovery"
 password_hash = "password"
 status = "state"
+last_login = "last_login"
 mfa = "totp"
 [stores.{name}.status]
 active = ["active"]
@@ -121,6 +123,13 @@ def configure(ws: Workspace, *tables: str) -> None:
 
 
 STATE = {"active": "active", "dormant": "suspended", "cancelled": "closed"}
+#: Last logins relative to :data:`NOW`: dormant accounts a year and more ago.
+NOW = datetime(2026, 6, 20, 9, 0, 0)
+LOGIN_AGE = {
+    "active": NOW - timedelta(days=2),
+    "dormant": NOW - timedelta(days=400),
+    "cancelled": NOW - timedelta(days=120),
+}
 
 
 def create_mailbox(
@@ -142,6 +151,7 @@ def create_mailbox(
         sa.Column("recovery", sa.String(200)),
         sa.Column("password", sa.String(200)),
         sa.Column("state", sa.String(20)),
+        sa.Column("last_login", sa.DateTime),
         sa.Column("totp", sa.Boolean, nullable=False, default=False),
         sa.Column("must_reset", sa.Boolean, nullable=False, default=False),
         sa.Column("mfa_required", sa.Boolean, nullable=False, default=False),
@@ -161,6 +171,7 @@ def create_mailbox(
             "recovery": f"rescue{c[0]}@biglobe.ne.jp",
             "password": f"{{PLAIN}}CanaryPw{c[0]}",
             "state": STATE[c[2]],
+            "last_login": LOGIN_AGE[c[2]],
             "totp": c[3],
             "must_reset": False,
             "mfa_required": False,
@@ -175,6 +186,7 @@ def create_mailbox(
             "recovery": None,
             "password": "{SHA512-CRYPT}$6$x$y",
             "state": "active",
+            "last_login": None,
             "totp": False,
             "must_reset": False,
             "mfa_required": False,

@@ -25,8 +25,8 @@ A policy is a TOML file of rules; every matching rule adds its actions::
 Rule keys: ``name``, ``reason``, ``actions`` and at least one condition: ``status``
 (list), ``inactive_days`` (no login for more than N days, or never -- credwatch has no
 cancellation date, so the last login stands for it), ``schemes`` (Dovecot scheme names
-as :func:`credwatch.hashes.identify` spells them, or ``weak`` for plaintext and unsalted
-or otherwise weak schemes).
+as :func:`credwatch.hashes.identify` spells them, or ``weak`` for what it calls weak:
+plaintext, unsalted fast digests, DES-based crypt, MD5 contexts).
 
 Example:
     >>> text = '[[rules]]\\nname="a"\\nschemes=["weak"]\\nactions=["force_reset"]'
@@ -89,8 +89,7 @@ class RetentionRule:
                 parts.append(f"last login {days} days ago")
         if self.schemes is not None:
             info = identify(password_hash)
-            weak = info.weak or (not info.salted and info.scheme not in ("EMPTY", "UNKNOWN"))
-            if not (info.scheme in self.schemes or ("weak" in self.schemes and weak)):
+            if not (info.scheme in self.schemes or ("weak" in self.schemes and info.weak)):
                 return None
             parts.append(f"scheme {info.scheme}")
         return ", ".join(parts)
