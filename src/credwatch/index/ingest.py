@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from credwatch.errors import InputError, UsageError
 from credwatch.index.exposure import ExposureIndex, SourceStats
@@ -55,6 +56,9 @@ __all__ = ["FileOutcome", "IngestOptions", "IngestReport", "expand_paths", "inge
 SAMPLE_PER_REASON = 10
 _MERGE_PASSWORDS_AT = 4_000_000
 _HEADER = "header"
+# Per DuckDB connection.  The in-memory one fails rather than spill; the index one
+# may spill hashed rows (only hashes) to its temp folder next to the database.
+_MEMORY_LIMIT = "768MB"
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +164,7 @@ def ingest_files(
     public_key = ws.vault_public_key()
     outcomes: list[FileOutcome] = []
     with ExposureIndex.open(ws, read_only=False) as index:
+        index.connection.execute(f"SET memory_limit = '{_MEMORY_LIMIT}'")
         _clean_orphans(ws.vault_dir)
         mem = _plaintext_connection()
         try:
@@ -207,6 +212,7 @@ def _plaintext_connection() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that can never spill plaintext to a temp directory."""
     mem = duckdb.connect(":memory:")
     mem.execute("SET temp_directory = ''")
+    mem.execute(f"SET memory_limit = '{_MEMORY_LIMIT}'")
     mem.execute("SET preserve_insertion_order = false")
     mem.execute("SET enable_external_access = false")
     return mem
@@ -334,26 +340,43 @@ class _FileIngest:
         if choice.format in (LeakFormat.CSV, LeakFormat.TSV):
             assert choice.csv is not None
             split = split_csv(chunk.lines, chunk.first_line, choice.csv)
-            headers = split.filter(pa.compute.equal(split["reason"], _HEADER)).num_rows
+            headers = split.filter(pc.equal(split["reason"], _HEADER)).num_rows
             tally.lines -= headers
             mem.register("split_in", split)
-            split_sql = f"SELECT * FROM split_in WHERE reason IS DISTINCT FROM '{_HEADER}'"
-        elif choice.format is LeakFormat.JSONL:
-            mem.register("chunk", block)
-            split_sql = jsonl_split_sql("chunk")
+            source, subset = "split_in", "split_in"
+
+            def split_sql(table: str) -> str:
+                return f"SELECT * FROM {table} WHERE reason IS DISTINCT FROM '{_HEADER}'"
         else:
+            if choice.format is LeakFormat.JSONL:
+
+                def split_sql(table: str) -> str:
+                    return jsonl_split_sql(table)
+            else:
+                params["sep"] = choice.format.separator
+
+                def split_sql(table: str) -> str:
+                    return delimited_split_sql(table, "$sep", "$dom")
+
             mem.register("chunk", block)
-            params["sep"] = choice.format.separator
-            split_sql = delimited_split_sql("chunk", "$sep", "$dom")
-        mem.execute(
-            f"""CREATE OR REPLACE TEMP TABLE parsed AS
-            SELECT n, reason, password,
+            source = "chunk"
+            # Only lines with non-ASCII text can hold an address the SQL twin cannot
+            # normalise; they are few, so split them separately first.
+            non_ascii = pc.fill_null(pc.invert(pc.string_is_ascii(chunk.lines)), False)
+            subset = None
+            if pc.any(non_ascii).as_py():
+                mem.register("chunk_na", block.filter(non_ascii))
+                subset = "chunk_na"
+
+        def parsed_sql(table: str) -> str:
+            return f"""SELECT n, reason, password,
                 CASE WHEN reason IS NULL AND $dom IS NOT NULL AND strpos(address, '@') = 0
                      THEN trim(address) || '@' || $dom ELSE address END AS address
-            FROM ({split_sql})""",
-            params,
+            FROM ({split_sql(table)})"""
+
+        fix_join, fix_value = (
+            self._non_ascii_fixes(parsed_sql(subset), params) if subset else ("", "NULL")
         )
-        fix_join, fix_value = self._non_ascii_fixes()
         norm_sql = self.normalizer.sql("p.address")
         # Keyer.sql_email_key / sql_pair_key, sharing the email key's hex digest: the
         # pair key hashes lower(hex(email_key)), which is exactly that digest's first
@@ -362,12 +385,12 @@ class _FileIngest:
         pair_key = "unhex(left(sha256($pp || email_hex || '|' || password), 32))"
         mem.execute(
             f"""CREATE OR REPLACE TEMP TABLE keyed AS
-            WITH a AS (
+            WITH p AS ({parsed_sql(source)}), a AS (
                 SELECT p.n, p.password, p.reason,
                     CASE WHEN p.reason IS NOT NULL THEN NULL
                          WHEN strlen(p.address) = length(p.address) THEN {norm_sql}
                          ELSE {fix_value} END AS norm
-                FROM parsed p {fix_join}
+                FROM p {fix_join}
             ), b AS (
                 SELECT n, password, norm,
                     coalesce(reason,
@@ -384,7 +407,7 @@ class _FileIngest:
             SELECT n, reason, password, domain, unhex(email_hex) AS email_key,
                 CASE WHEN reason IS NULL THEN {pair_key} END AS pair_key
             FROM c""",
-            {"ep": self.keyer.email_prefix, "pp": self.keyer.pair_prefix},
+            {**params, "ep": self.keyer.email_prefix, "pp": self.keyer.pair_prefix},
         )
         for reason, count, numbers in mem.execute(
             f"SELECT reason, count(*), list_slice(list(n ORDER BY n), 1, {SAMPLE_PER_REASON}) "
@@ -409,15 +432,16 @@ class _FileIngest:
             "GROUP BY password"
         ).to_arrow_table()
         self._add_passwords(counts)
-        for name in ("chunk", "split_in", "fix"):
+        for name in ("chunk", "chunk_na", "split_in", "fix"):
             mem.execute(f"DROP VIEW IF EXISTS {name}")
-        mem.execute("DROP TABLE IF EXISTS parsed; DROP TABLE IF EXISTS keyed")
+        mem.execute("DROP TABLE IF EXISTS keyed")
 
-    def _non_ascii_fixes(self) -> tuple[str, str]:
+    def _non_ascii_fixes(self, parsed_sql: str, params: dict[str, Any]) -> tuple[str, str]:
         """Normalise the (rare) non-ASCII addresses in Python; return SQL join pieces."""
         raw = self.mem.sql(
-            "SELECT DISTINCT address FROM parsed "
-            "WHERE reason IS NULL AND strlen(address) <> length(address)"
+            f"SELECT DISTINCT address FROM ({parsed_sql}) "
+            "WHERE reason IS NULL AND strlen(address) <> length(address)",
+            params=params,
         ).to_arrow_table()
         if raw.num_rows == 0:
             return "", "NULL"
