@@ -14,6 +14,7 @@ unsupported/malformed).  It never contains a password or a hash.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -97,32 +98,60 @@ def _bulk(
     members: list[tuple[int, str, str | bytes]],
     results: list[tuple[str, str, str | None] | None],
 ) -> None:
+    """Verify one group of same-scheme unsalted rows with list comprehensions.
+
+    The common case (str passwords, hex digests of the right length) is digested and
+    compared as hex text in bulk; other rows fall back to :func:`_one`.  Comparisons are
+    not constant-time: this runs offline, with no party to time them.
+    """
     label, base, forced = key
-    if base == "PLAIN":
+    matched, not_matched = ("matched", label, None), ("not_matched", label, None)
+    idx = [m[0] for m in members]
+    payloads = [m[1] for m in members]
+    try:
+        raw = [m[2].encode() for m in members]  # type: ignore[union-attr]
+    except (AttributeError, UnicodeEncodeError):  # bytes or surrogates somewhere: row by row
         for i, payload, pw in members:
-            raw = encode_password(pw)
-            if raw is None:
-                results[i] = ("unsupported", label, "the password cannot be encoded as UTF-8")
-                continue
-            ok = equal(raw, payload.encode("utf-8", "surrogateescape"))
-            results[i] = ("matched" if ok else "not_matched", label, None)
+            results[i] = _one(key, payload, pw)
+        return
+    if base == "PLAIN":
+        for i, payload, pw_raw in zip(idx, payloads, raw, strict=True):
+            ok = pw_raw == payload.encode("utf-8", "surrogateescape")
+            results[i] = matched if ok else not_matched
         return
     spec = UNSALTED[base]
-    digest = spec.digest
-    for i, payload, pw in members:
-        raw_pw = encode_password(pw)
-        if raw_pw is None:
-            results[i] = ("unsupported", label, "the password cannot be encoded as UTF-8")
-            continue
-        try:
-            stored = decode(
-                payload, raw_len=spec.raw_len, default=spec.default_encoding, forced=forced
-            )
-        except DecodeError as exc:
-            results[i] = ("malformed", label, str(exc))
-            continue
-        ok = equal(digest(raw_pw), stored)
-        results[i] = ("matched" if ok else "not_matched", label, None)
+    hex_len = spec.raw_len * 2
+    ctor = getattr(hashlib, spec.algorithm, None)
+    if ctor is not None:
+        hexes = [ctor(r).hexdigest() for r in raw]
+    else:
+        hexes = [spec.digest(r).hex() for r in raw]
+    lowered = [p.lower() for p in payloads]
+    for i, h, p, payload, pw_raw in zip(idx, hexes, lowered, payloads, raw, strict=True):
+        if h == p:
+            results[i] = matched
+        elif forced != "base64" and len(p) == hex_len and _HEXCHARS.issuperset(p):
+            results[i] = not_matched
+        else:
+            results[i] = _one(key, payload, pw_raw)
+
+
+def _one(key: _Key, payload: str, pw: str | bytes) -> tuple[str, str, str | None]:
+    """One unsalted row the bulk path could not take (bytes, base64, malformed)."""
+    label, base, forced = key
+    raw_pw = encode_password(pw)
+    if raw_pw is None:
+        return ("unsupported", label, "the password cannot be encoded as UTF-8")
+    if base == "PLAIN":
+        ok = equal(raw_pw, payload.encode("utf-8", "surrogateescape"))
+        return ("matched" if ok else "not_matched", label, None)
+    spec = UNSALTED[base]
+    try:
+        stored = decode(payload, raw_len=spec.raw_len, default=spec.default_encoding, forced=forced)
+    except DecodeError as exc:
+        return ("malformed", label, str(exc))
+    ok = equal(spec.digest(raw_pw), stored)
+    return ("matched" if ok else "not_matched", label, None)
 
 
 def _as_rows(pairs: pa.Table | Sequence[Row]) -> Sequence[Row]:

@@ -40,8 +40,10 @@ def _ntlm(data: bytes) -> bytes:
 
 
 def _hashlib(name: str) -> Digest:
+    ctor = getattr(hashlib, name)  # the direct constructor is faster than hashlib.new
+
     def digest(data: bytes) -> bytes:
-        return hashlib.new(name, data).digest()
+        return bytes(ctor(data).digest())
 
     return digest
 
