@@ -43,9 +43,16 @@ def serve_ws(workspace: Workspace) -> Workspace:
     return workspace
 
 
-@pytest.fixture
-def leak_ws(serve_ws: Workspace, tmp_path: Path) -> Workspace:
-    """A workspace with an exposure index (a real ingest) and a corpus with its snapshot."""
+@pytest.fixture(scope="session")
+def leak_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """A workspace with an exposure index (a real ingest) and a corpus with its snapshot.
+
+    Shared by the session: tests must not change it (copy it, or build their own).
+    """
+    tmp_path = tmp_path_factory.mktemp("leak")
+    serve_ws = Workspace(root=tmp_path / "ws")
+    serve_ws.init()
+    serve_ws.config_path.write_text(f'[serve]\ntoken = "{TOKEN}"\n', encoding="utf-8")
     combo = tmp_path / "dump.txt"
     combo.write_text(
         "taro@nifty.com:hunter2\nhanako@biglobe.ne.jp:password\njiro@nifty.com:password\n",
