@@ -252,3 +252,17 @@ def test_unknown_purl_type_has_no_ecosystem() -> None:
 def test_purl_parser_never_crashes(text: str) -> None:
     with contextlib.suppress(InvalidPurlError):
         purl_package(text)
+
+
+def test_an_empty_inventory_beside_a_good_one_is_counted(tmp_path: Path, data: Path) -> None:
+    empty = tmp_path / "vex.json"
+    empty.write_text('{"bomFormat": "CycloneDX", "specVersion": "1.4", "vulnerabilities": []}')
+    report = scan(
+        [InventoryRef(empty), InventoryRef(data / "mail.cdx.xml")],
+        OsvDirectory(data / "osv"),
+        today=date(2026, 7, 1),
+    )
+    summary = report.summary()
+    assert summary["inventories_empty"] == 1
+    assert summary["inventories_failed"] == 0
+    assert summary["components"] == 2

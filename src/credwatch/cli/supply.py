@@ -48,6 +48,8 @@ def _render(report: ScanReport) -> None:
     for inv in report.inventories:
         if inv.error:
             err_console.print(f"[yellow]warning:[/] {escape(inv.path)}: {escape(inv.error)}")
+        elif not inv.components:
+            err_console.print(f"[yellow]warning:[/] {escape(inv.path)}: no components")
         for reason, count in inv.rejected.items():
             err_console.print(f"[yellow]warning:[/] {escape(inv.path)}: {count} x {escape(reason)}")
     adv = doc["advisories"]

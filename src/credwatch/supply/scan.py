@@ -34,6 +34,7 @@ from credwatch.supply.matching import AdvisoryIndex, NotAffected, Vulnerability,
 from credwatch.supply.model import Component, Inventory, Unchecked
 from credwatch.supply.osv import RATINGS, Severity
 from credwatch.supply.platforms import AccountCounts, InventoryRef, PlatformMap
+from credwatch.supply.versions import scheme_for
 
 __all__ = ["SCHEMA_VERSION", "Finding", "InventoryStatus", "ScanReport", "scan"]
 
@@ -43,7 +44,7 @@ SCHEMA_VERSION = "1.0"
 
 @dataclass(frozen=True, slots=True)
 class InventoryStatus:
-    """How reading one inventory went (``error`` set when it could not be read)."""
+    """How reading one inventory went (``error`` set when it could not be read at all)."""
 
     path: str
     format: str
@@ -87,8 +88,6 @@ class Finding:
             return None
         if self.component.ecosystem is None:
             return None
-        from credwatch.supply.versions import scheme_for  # noqa: PLC0415 - tiny helper
-
         scheme = scheme_for(self.component.ecosystem.family)
         return max((f for f in fixes if f is not None), key=scheme.parse)
 
@@ -142,6 +141,9 @@ class ScanReport:
         return {
             "inventories": len(self.inventories),
             "inventories_failed": sum(1 for i in self.inventories if i.error),
+            "inventories_empty": sum(
+                1 for i in self.inventories if not i.error and not i.components
+            ),
             "components": len(self.components),
             "vulnerable": outcomes.get("vulnerable", 0),
             "not_affected": outcomes.get("not-affected", 0),
@@ -244,7 +246,7 @@ def scan(
                 inv.format,
                 len(inv.components),
                 dict(inv.rejected),
-                None if inv.components else "no components",
+                None,
                 host_names,
             )
         )
