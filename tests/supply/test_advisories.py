@@ -178,3 +178,18 @@ def test_osv_api_failure_is_an_external_service_error() -> None:
     transport = httpx.MockTransport(lambda request: httpx.Response(503))
     with httpx.Client(transport=transport) as client, pytest.raises(ExternalServiceError):
         OsvApi(client).load([_component("aiosmtpd", "1.4.4", "PyPI")])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ubuntu:22.04:LTS",
+        "Ubuntu:Pro:18.04:LTS",
+        "Ubuntu:24.10",
+        "Debian:12",
+        "PyPI",
+        "Alpine:v3.18",
+    ],
+)
+def test_ecosystem_osv_spelling_round_trips(text: str) -> None:
+    assert Ecosystem.parse(text).osv_name() == text

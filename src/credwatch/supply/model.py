@@ -93,6 +93,17 @@ class Ecosystem:
             return False
         return self.release is None or other.release is None or self.release == other.release
 
+    def osv_name(self) -> str:
+        """The OSV spelling (``Ubuntu:Pro:20.04:LTS``, ``Debian:12``, ``PyPI``) for API queries."""
+        if self.release is None:
+            return self.family
+        if self.family != "Ubuntu":
+            return f"{self.family}:{self.release}"
+        pro, _, number = self.release.rpartition(":")
+        year, _, month = number.partition(".")
+        lts = month == "04" and year.isdigit() and int(year) % 2 == 0
+        return "Ubuntu:" + ("Pro:" if pro else "") + number + (":LTS" if lts else "")
+
     def __str__(self) -> str:
         return self.family if self.release is None else f"{self.family}:{self.release}"
 

@@ -34,7 +34,7 @@ def _query(component: Component) -> dict[str, Any] | None:
         return None
     name = component.source_package or component.name
     return {
-        "package": {"name": name, "ecosystem": component.ecosystem.family},
+        "package": {"name": name, "ecosystem": component.ecosystem.osv_name()},
         "version": component.version,
     }
 
