@@ -143,11 +143,11 @@ def flag_exposure(
 
     keyer = workspace.keyer()
     normalizer = workspace.config().normalizer()
-    table = pa.table({"u": users})  # noqa: F841 - DuckDB scans it
+    user_table = pa.table({"u": users})  # noqa: F841 - DuckDB scans it
     addr = "CASE WHEN contains(u, '@') THEN u WHEN $dd IS NULL OR trim(u) = '' THEN NULL ELSE trim(u) || '@' || $dd END"
     rows = con.execute(
         f"""
-        SELECT u, a, regexp_matches(a, '^[\\x00-\\x7f]*$') AS ascii FROM (SELECT u, {addr} AS a FROM table)
+        SELECT u, a, regexp_matches(a, '^[\\x00-\\x7f]*$') AS ascii FROM (SELECT u, {addr} AS a FROM user_table)
         """,
         {"dd": default_domain},
     ).to_arrow_table()

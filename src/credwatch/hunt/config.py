@@ -95,11 +95,12 @@ class LeakParams:
     A bucket is flagged when, among *cold* attempts (no earlier success of that user
     from that address), the share on exposed users is at least ``min_lift`` above the
     base rate and ``z`` standard errors above it, with ``min_attempts`` cold attempts.
-    The base rate is the exposed share among successful logins seen before the bucket
+    The base rate is the exposed share among successful logins seen up to the bucket's end
     (``base_rate`` until ``min_base`` successes were seen).  In a flagged bucket an
     address is flagged when it made a cold attempt on an exposed user that failed, or
     that succeeded for a user who had succeeded before from elsewhere, and made no cold
-    attempt on an unexposed user.
+    attempt on an unexposed user.  Addresses from which ``shared_ip_users`` or more
+    users logged in before (carrier NAT, offices) are not flagged by this rule.
     """
 
     bucket: int = 600
@@ -109,6 +110,7 @@ class LeakParams:
     base_rate: float = 0.5
     min_base: int = 100
     history: int = 86400 * 30
+    shared_ip_users: int = 3
     enabled: bool = True
 
 

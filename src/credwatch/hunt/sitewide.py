@@ -10,12 +10,14 @@ buckets make one alert (key ``site``).
 ``leak_stuffing``: what per-address tools cannot see.  An attempt is *cold* when the
 user had no earlier success from that address.  Per bucket, the share of cold attempts
 on users that are in the exposure index is compared with the base rate (the exposed
-share among successful logins seen before the bucket); a bucket is flagged when the
+share among successful logins seen so far, this bucket included); a bucket is flagged when the
 share is ``min_lift`` above the base rate and ``z`` standard errors above it, with at
 least ``min_attempts`` cold attempts.  In flagged buckets, each address that made a
 cold attempt on an exposed user that failed (or that succeeded for a user who had
-already logged in successfully from elsewhere), and no cold attempt on an unexposed
-user, gets an alert, even if it tried a single user.  A ``site`` alert summarises the
+already logged in successfully from elsewhere) from an address that is not shared
+(fewer than ``shared_ip_users`` users logged in from it: before the attempt online,
+anywhere in the input in batch), and no cold attempt on
+an unexposed user, gets an alert, even if it tried a single user.  A ``site`` alert summarises the
 campaign.  Events whose exposure could not be checked (``exposed`` NULL) are left out.
 """
 
@@ -205,25 +207,31 @@ class LeakStuffing:
     def detect_batch(self, con: duckdb.DuckDBPyConnection, events: str) -> list[Alert]:
         """Run the rule over the events table ``events`` (needs its ``exposed`` column)."""
         p = self.p
+        # Joins on first-success times instead of window frames: "warm" means the pair
+        # succeeded earlier in the input (online: within ``history``).
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _leak AS
             WITH e AS (
-                SELECT ts, "user", src_ip, outcome, exposed, {_bucket_sql(p.bucket)} AS b,
-                       coalesce(bool_or(outcome = 'success') OVER (
-                           PARTITION BY "user", src_ip ORDER BY ts
-                           RANGE BETWEEN INTERVAL {int(p.history)} SECOND PRECEDING AND CURRENT ROW
-                           EXCLUDE CURRENT ROW), false) AS warm,
-                       coalesce(sum(CASE WHEN outcome = 'success' THEN 1 ELSE 0 END) OVER (
-                           PARTITION BY "user" ORDER BY ts
-                           RANGE BETWEEN INTERVAL {int(p.history)} SECOND PRECEDING AND CURRENT ROW
-                           EXCLUDE CURRENT ROW), 0) AS user_successes
+                SELECT ts, "user", src_ip, outcome, exposed, {_bucket_sql(p.bucket)} AS b
                 FROM {events}
                 WHERE "user" IS NOT NULL AND src_ip IS NOT NULL AND exposed IS NOT NULL
+            ),
+            pair_ok AS (SELECT "user", src_ip, min(ts) AS t FROM e WHERE outcome = 'success' GROUP BY ALL),
+            user_ok AS (SELECT "user", min(t) AS t FROM pair_ok GROUP BY ALL),
+            shared AS (SELECT src_ip FROM pair_ok GROUP BY src_ip HAVING count(*) >= {int(p.shared_ip_users)}),
+            j AS (
+                SELECT e.*, coalesce(pair_ok.t < e.ts, false) AS warm,
+                       coalesce(user_ok.t < e.ts, false) AS user_known,
+                       shared.src_ip IS NOT NULL AS is_shared
+                FROM e
+                LEFT JOIN pair_ok ON pair_ok."user" = e."user" AND pair_ok.src_ip = e.src_ip
+                LEFT JOIN user_ok ON user_ok."user" = e."user"
+                LEFT JOIN shared ON shared.src_ip = e.src_ip
             )
             SELECT *, NOT warm AS cold,
-                   NOT warm AND exposed AND (outcome = 'failure' OR user_successes > 0) AS qualifying
-            FROM e
+                   NOT warm AND exposed AND (outcome = 'failure' OR user_known) AND NOT is_shared AS qualifying
+            FROM j
             """
         )
         buckets = con.sql(
@@ -239,6 +247,8 @@ class LeakStuffing:
         details: dict[datetime, dict[str, Any]] = {}
         succ = succ_exposed = 0
         for b, cold, cold_exposed, s, se in buckets:
+            succ += int(s)
+            succ_exposed += int(se)
             base = succ_exposed / succ if succ >= p.min_base else p.base_rate
             if self._flagged(int(cold), int(cold_exposed), base):
                 flagged.append(b)
@@ -341,15 +351,20 @@ class LeakStuffing:
         user_ok = state.flag_get(f"{self.name}|ok|{token}", now)
         b = int(now // p.bucket) * p.bucket
         bkey = f"{self.name}|b|{b}"
+        if event.outcome == "success":
+            state.counter_add(f"{self.name}|base", "succ", 1)
+            if exposed:
+                state.counter_add(f"{self.name}|base", "succ_exposed", 1)
         base_c = state.counters(f"{self.name}|base")
         succ = base_c.get("succ", 0)
         base = base_c.get("succ_exposed", 0) / succ if succ >= p.min_base else p.base_rate
         out: list[Alert] = []
+        ip_users = state.window_distinct(f"{self.name}|ipusers|{event.src_ip}")
         if not warm:
             state.counter_add(bkey, "cold", 1)
             if exposed:
                 state.counter_add(bkey, "cold_exposed", 1)
-                if event.outcome == "failure" or user_ok:
+                if (event.outcome == "failure" or user_ok) and ip_users < p.shared_ip_users:
                     state.window_add(
                         f"{self.name}|cand|{b}", now, event.src_ip, 1, float(p.bucket) * 2
                     )
@@ -375,9 +390,7 @@ class LeakStuffing:
                             )
                         )
         if event.outcome == "success":
-            state.counter_add(f"{self.name}|base", "succ", 1)
-            if exposed:
-                state.counter_add(f"{self.name}|base", "succ_exposed", 1)
+            state.window_add(f"{self.name}|ipusers|{event.src_ip}", now, token, 1, float(p.history))
             state.flag_set(pair, float(p.history), now)
             state.flag_set(f"{self.name}|ok|{token}", float(p.history), now)
         return out
