@@ -163,10 +163,11 @@ def scan_cmd(
 
     Example:
 
+    \b
         credwatch supply scan --platforms platforms.toml --advisories osv/ --json
-
-        credwatch supply scan --sbom bom.cdx.json --dpkg-status /var/lib/dpkg/status \\
-            --distro Debian:12 --advisories debian-all.zip
+        credwatch supply scan --sbom bom.cdx.json --advisories all.zip --fail-on high
+        credwatch supply scan --dpkg-status /var/lib/dpkg/status --distro Debian:12 \\
+            --advisories Debian-all.zip
     """
     try:
         ref_day = date.fromisoformat(today) if today else date.today()
