@@ -66,6 +66,18 @@ def _exposure_steps(exp: Exposure, progress: Progress | Missing) -> list[NextSte
                 f"{plan} && credwatch apply remediation.plan.json --yes",
             )
         )
+    unverified = _count(exp.by_finding, "pair_unverified")
+    if unverified:
+        steps.append(
+            NextStep(
+                "today",
+                f"Check {unverified:,} accounts whose leaked password could not be verified",
+                "A leaked password exists for them but their hash scheme is unsupported or "
+                "malformed, or slow verification was skipped: treat them as possibly valid "
+                "until checked (force a reset, or verify with a larger executor).",
+                "credwatch audit run --store NAME --executor local",
+            )
+        )
     recovery = _count(exp.by_finding, "recovery_exposed")
     if recovery:
         steps.append(

@@ -55,6 +55,7 @@ PALETTE = {
 }
 FINDING_COLOURS = {
     "pair_valid": PALETTE["vermillion"],
+    "pair_unverified": PALETTE["yellow"],
     "pair_stale": PALETTE["orange"],
     "email_only": PALETTE["sky"],
     "recovery_exposed": PALETTE["purple"],
@@ -136,8 +137,7 @@ def domain_chart(summary: IncidentSummary) -> str:
 def exposure_chart(exposure: Exposure) -> str:
     """Accounts per tenant, stacked by finding (an account may carry several findings)."""
     tenants = sorted({c.tenant for c in exposure.cells})
-    findings = [f for f in FINDING_COLOURS if any(c.finding == f for c in exposure.cells)]
-    findings += sorted({c.finding for c in exposure.cells} - set(findings))
+    findings = list(exposure.matrix()[0])
     with _figure(7.0, _height(len(tenants), 0.4)) as fig:
         ax = fig.subplots()
         left = [0] * len(tenants)

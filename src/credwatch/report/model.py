@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from credwatch.audit.model import FINDINGS
+
 __all__ = [
     "FINDING_ORDER",
     "SCHEMA_VERSION",
@@ -42,8 +44,8 @@ __all__ = [
 
 SCHEMA_VERSION = "1.0"
 
-#: Audit findings, severest first (docs/contracts.md, "Audit runs").
-FINDING_ORDER = ("pair_valid", "pair_stale", "email_only", "recovery_exposed", "weak_scheme")
+#: Audit findings, severest first (the audit's own order).
+FINDING_ORDER: tuple[str, ...] = FINDINGS
 
 
 @dataclass(frozen=True, slots=True)
