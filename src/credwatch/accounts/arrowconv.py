@@ -118,7 +118,7 @@ def _timestamps(values: Sequence[Any] | pa.Array) -> pa.Array:
 
 
 def _domain_of(email: pa.Array) -> pa.Array:
-    domain = pc.utf8_lower(pc.utf8_trim_whitespace(pc.split_pattern(email, "@").list_element(-1)))
+    domain = pc.utf8_lower(pc.utf8_trim_whitespace(pc.replace_substring_regex(email, "^.*@", "")))
     has_at = pc.match_substring(email, "@")
     return pc.if_else(pc.fill_null(has_at, False), domain, pa.scalar("(none)"))
 

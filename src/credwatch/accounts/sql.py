@@ -74,7 +74,8 @@ class SqlStore:
         """
         if self._engine is None:
             try:
-                self._engine = sa.create_engine(str(self.config.url), pool_pre_ping=False)
+                # NullPool: each read opens and closes its own connection, none linger.
+                self._engine = sa.create_engine(str(self.config.url), poolclass=sa.pool.NullPool)
             except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as exc:
                 raise ConfigError(
                     f"[stores.{self.name}] url {self.config.safe_url!r} is not usable: "

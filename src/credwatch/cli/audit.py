@@ -27,25 +27,17 @@ def _render(summary: dict[str, Any]) -> None:
         f"run {summary['run']} (store {summary['store']}, {summary['created_at']}): "
         f"{summary['accounts']:,} accounts, {summary['exposed']:,} exposed"
     )
-    table = Table(title="findings by tenant", title_justify="left")
-    table.add_column("tenant")
-    table.add_column("accounts", justify="right")
-    table.add_column("exposed", justify="right")
-    for finding in FINDINGS:
-        table.add_column(finding, justify="right")
-    for tenant, row in summary["by_tenant"].items():
-        table.add_row(tenant, *(f"{row[k]:,}" for k in ("accounts", "exposed", *FINDINGS)))
-    table.add_row(
-        "total", *(f"{summary[k]:,}" for k in ("accounts", "exposed", *FINDINGS)), style="bold"
-    )
-    out_console.print(table)
-    status_table = Table(title="findings by status", title_justify="left")
-    status_table.add_column("status")
-    for key in ("accounts", "exposed", *FINDINGS):
-        status_table.add_column(key, justify="right")
-    for status, row in summary["by_status"].items():
-        status_table.add_row(status, *(f"{row[k]:,}" for k in ("accounts", "exposed", *FINDINGS)))
-    out_console.print(status_table)
+    keys = ("accounts", "exposed", *FINDINGS)
+    for title, groups in (("by tenant", summary["by_tenant"]), ("by status", summary["by_status"])):
+        # Findings as rows, groups as columns: fits a terminal with six tenants.
+        table = Table(title=f"findings {title}", title_justify="left")
+        table.add_column("finding", no_wrap=True, min_width=16)
+        for name in groups:
+            table.add_column(name, justify="right")
+        table.add_column("total", justify="right", style="bold")
+        for key in keys:
+            table.add_row(key, *(f"{g[key]:,}" for g in groups.values()), f"{summary[key]:,}")
+        out_console.print(table)
     if summary.get("unknown_statuses"):
         out_console.print(
             "status values outside the mapping: "
