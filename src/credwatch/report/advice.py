@@ -75,7 +75,7 @@ def _exposure_steps(exp: Exposure, progress: Progress | Missing) -> list[NextSte
                 "A leaked password exists for them but their hash scheme is unsupported or "
                 "malformed, or slow verification was skipped: treat them as possibly valid "
                 "until checked (force a reset, or verify with a larger executor).",
-                "credwatch audit run --store NAME --executor local",
+                f"credwatch audit run --store {exp.store or 'NAME'} --executor local",
             )
         )
     recovery = _count(exp.by_finding, "recovery_exposed")
@@ -102,7 +102,7 @@ def _exposure_steps(exp: Exposure, progress: Progress | Missing) -> list[NextSte
     return steps
 
 
-def _scheme_steps(census: SchemeCensus) -> list[NextStep]:
+def _scheme_steps(census: SchemeCensus, store: str) -> list[NextStep]:
     if not census.weak_accounts:
         return []
     weak = ", ".join(r.scheme for r in census.rows if r.weak)
@@ -112,7 +112,8 @@ def _scheme_steps(census: SchemeCensus) -> list[NextStep]:
             f"Move {census.weak_accounts:,} accounts off weak hash schemes ({weak})",
             "Plaintext and unsalted hashes turn the next leak into another dump. Force a "
             "reset so the new password is stored with a slow salted scheme.",
-            "credwatch plan retention --store NAME --policy retention.toml -o retention.plan.json",
+            f"credwatch plan retention --store {store} --policy retention.toml"
+            " -o retention.plan.json",
         )
     ]
 
@@ -183,7 +184,8 @@ def next_steps(report: Report) -> tuple[NextStep, ...]:
     if isinstance(report.exposure, Exposure):
         steps += _exposure_steps(report.exposure, report.progress)
     if isinstance(report.schemes, SchemeCensus):
-        steps += _scheme_steps(report.schemes)
+        store = report.exposure.store if isinstance(report.exposure, Exposure) else ""
+        steps += _scheme_steps(report.schemes, store or "NAME")
     if isinstance(report.hunt, HuntTimeline):
         steps += _hunt_steps(report.hunt)
     if isinstance(report.blast, BlastRadius):

@@ -67,7 +67,7 @@ __all__ = [
 ]
 
 #: How many ``pair_valid`` accounts the report lists by name (masked); the rest are counted.
-CRITICAL_LIMIT = 50
+CRITICAL_LIMIT = 25
 
 _SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "moderate": 2, "low": 3, "info": 4}
 
