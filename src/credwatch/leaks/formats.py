@@ -146,8 +146,8 @@ def delimited_split_sql(table: str, sep_param: str, domain_param: str) -> str:
         FROM {table} WHERE line IS NOT NULL
     ), q AS (
         SELECT n, line,
-            CASE WHEN at_pos > 0 AND NOT (first_sep > 0 AND first_sep < at_pos
-                                      AND {domain_param} IS NOT NULL)
+            CASE WHEN at_pos > 0 AND first_sep > at_pos THEN first_sep  -- the common case
+                 WHEN at_pos > 0 AND NOT (first_sep > 0 AND {domain_param} IS NOT NULL)
                  THEN CASE WHEN strpos(substr(line, at_pos + 1), {sep_param}) > 0
                            THEN at_pos + strpos(substr(line, at_pos + 1), {sep_param})
                            ELSE 0 END
