@@ -54,7 +54,8 @@ def save_result(ws: Workspace, kind: str, document: dict[str, Any]) -> Path:
     """Store ``document`` as the latest ``kind`` result, atomically; return its path.
 
     The document is written with a schema version and the time it was saved; an
-    earlier result of the same kind is replaced.
+    earlier result of the same kind is replaced.  Values JSON cannot hold natively
+    (dates, paths) are written as text; NaN and infinities are refused.
 
     Raises:
         UsageError: when ``kind`` is not a short lowercase name.
@@ -68,7 +69,9 @@ def save_result(ws: Workspace, kind: str, document: dict[str, Any]) -> Path:
         "document": document,
     }
     try:
-        data = json.dumps(envelope, ensure_ascii=False, indent=1, default=str).encode()
+        data = json.dumps(
+            envelope, ensure_ascii=False, indent=1, default=str, allow_nan=False
+        ).encode()
     except (TypeError, ValueError) as exc:
         raise InputError(f"the {kind} result is not JSON-serialisable: {exc}") from None
     path.parent.mkdir(parents=True, exist_ok=True)
