@@ -83,3 +83,17 @@ def test_missing_columns_are_an_input_error() -> None:
 
 def test_empty_input() -> None:
     assert verify_many([]).num_rows == 0
+
+
+def test_nulls_and_binary_stored_values() -> None:
+    table = pa.table(
+        {
+            "stored": pa.array([b"{PLAIN}x", b"{PLAIN}x", None], pa.binary()),
+            "password": ["x", None, "x"],
+        }
+    )
+    assert verify_many(table).column("outcome").to_pylist() == [
+        "matched",
+        "unsupported",
+        "unsupported",
+    ]

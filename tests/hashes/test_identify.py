@@ -14,6 +14,7 @@ from credwatch.hashes import (
     verify,
 )
 from credwatch.hashes.bcrypt_scheme import countermeasure_applies
+from credwatch.hashes.dovecot import otp_hash
 
 SHA512 = (
     "$6$N9OwjengOLjjp6zm$a9iTIomCL1TJA0Cgz7BoDJnZTK6wp.6g5ywa5QK14oTd0M25LjA4fXs4LQ7aN7y31UOEfT"
@@ -217,3 +218,34 @@ def test_bytes_and_surrogate_escaped_passwords_are_the_same() -> None:
 def test_raw_hex_lists_alternatives() -> None:
     info = identify("12841e4ba5e37d2fbfc78458c6714ade")
     assert "NTLM" in info.alternatives
+
+
+def test_bytes_stored_values_and_missing_passwords() -> None:
+    assert identify(b"{PLAIN}x").scheme == "PLAIN"
+    assert identify(b"\xff\xfe{junk").scheme == "UNKNOWN"
+    assert verify("x", b"{PLAIN}x") == Matched("PLAIN")
+    assert verify(None, "{PLAIN}x") == Unsupported("PLAIN", "no candidate password")
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "seed", "password", "count", "expected"),
+    [  # RFC 2289, appendix C
+        ("md5", "TeSt", b"This is a test.", 0, "9e876134d90499dd"),
+        ("md5", "TeSt", b"This is a test.", 1, "7965e05436f5029f"),
+        ("sha1", "TeSt", b"This is a test.", 0, "bb9e6ae1979d8ff4"),
+        ("sha1", "TeSt", b"This is a test.", 1, "63d936639734385b"),
+        ("md4", "TeSt", b"This is a test.", 0, "d1854218ebbb0b51"),
+    ],
+)
+def test_otp_rfc2289_vectors(
+    algorithm: str, seed: str, password: bytes, count: int, expected: str
+) -> None:
+    assert otp_hash(algorithm, seed, password, count).hex() == expected
+
+
+def test_plain_trunc_semantics() -> None:
+    # Dovecot's plain_trunc_verify: LEN-prefix; longer passwords match on the prefix.
+    assert verify("abcdef", "{PLAIN-TRUNC}3-abc") == Matched("PLAIN-TRUNC")
+    assert verify("abc", "{PLAIN-TRUNC}3-abc") == Matched("PLAIN-TRUNC")
+    assert verify("ab", "{PLAIN-TRUNC}3-abc") == NotMatched("PLAIN-TRUNC")
+    assert verify("abcd", "{PLAIN-TRUNC}5-abc") == NotMatched("PLAIN-TRUNC")

@@ -37,7 +37,7 @@ RESULT_SCHEMA = pa.schema(
 )
 """Columns of :func:`verify_many` and :func:`verify_rows` results (no secrets)."""
 
-Row = tuple[str | None, str | bytes, str | None]
+Row = tuple[str | bytes | None, str | bytes | None, str | None]
 """(stored hash, candidate password, user name or None)."""
 
 _PREFIX = re.compile(r"\{([A-Za-z0-9-]{1,20})\}")
@@ -95,7 +95,7 @@ def _fast_group(stored: str | None) -> tuple[_Key, str] | None:
 
 def _bulk(
     key: _Key,
-    members: list[tuple[int, str, str | bytes]],
+    members: list[tuple[int, str, str | bytes | None]],
     results: list[tuple[str, str, str | None] | None],
 ) -> None:
     """Verify one group of same-scheme unsalted rows with list comprehensions.
@@ -136,7 +136,7 @@ def _bulk(
             results[i] = _one(key, payload, pw_raw)
 
 
-def _one(key: _Key, payload: str, pw: str | bytes) -> tuple[str, str, str | None]:
+def _one(key: _Key, payload: str, pw: str | bytes | None) -> tuple[str, str, str | None]:
     """One unsalted row the bulk path could not take (bytes, base64, malformed)."""
     label, base, forced = key
     raw_pw = encode_password(pw)
@@ -208,11 +208,11 @@ def verify_many(
     """
     rows = _as_rows(pairs)
     results: list[tuple[str, str, str | None] | None] = [None] * len(rows)
-    groups: dict[_Key, list[tuple[int, str, str | bytes]]] = defaultdict(list)
+    groups: dict[_Key, list[tuple[int, str, str | bytes | None]]] = defaultdict(list)
     slow: list[int] = []
     other: list[int] = []
     for i, (stored, pw, _user) in enumerate(rows):
-        fast = _fast_group(stored)
+        fast = _fast_group(stored) if isinstance(stored, str) and pw is not None else None
         if fast is not None:
             groups[fast[0]].append((i, fast[1], pw))
         elif identify(stored).slow:

@@ -86,7 +86,9 @@ def _unknown(scheme: str, reason: str) -> SchemeInfo:
     )
 
 
-def _parse(stored: str | None) -> _Parsed:
+def _parse(stored: str | bytes | None) -> _Parsed:
+    if isinstance(stored, bytes):  # a binary column: keep every byte, decode what is text
+        stored = stored.decode("utf-8", "surrogateescape")
     if stored is None or stored == "":
         return _Parsed(_unknown("EMPTY", "no password hash stored"), None, "")
     match = _PREFIX.match(stored)
@@ -141,7 +143,7 @@ def _parse_bare(stored: str) -> _Parsed:
     return _Parsed(_unknown("UNKNOWN", "no recognisable hash format"), None, stored)
 
 
-def identify(stored: str | None) -> SchemeInfo:
+def identify(stored: str | bytes | None) -> SchemeInfo:
     """Recognise the scheme of a stored password hash; never raises.
 
     Args:
@@ -161,20 +163,24 @@ def identify(stored: str | None) -> SchemeInfo:
     return _parse(stored).info
 
 
-def encode_password(password: str | bytes) -> bytes | None:
+def encode_password(password: str | bytes | None) -> bytes | None:
     """The bytes a client sends for ``password``: UTF-8, with surrogate escapes restored.
 
-    Returns ``None`` for a string that cannot be encoded (a lone surrogate).
+    Returns ``None`` for a string that cannot be encoded (a lone surrogate) or no password.
     """
     if isinstance(password, bytes):
         return password
+    if password is None:
+        return None
     try:
         return password.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
         return None
 
 
-def verify(password: str | bytes, stored: str | None, *, user: str | None = None) -> VerifyResult:
+def verify(
+    password: str | bytes | None, stored: str | bytes | None, *, user: str | None = None
+) -> VerifyResult:
     """Check a password against a stored hash as the real server would; never raises.
 
     Args:
@@ -200,6 +206,8 @@ def verify(password: str | bytes, stored: str | None, *, user: str | None = None
         return Malformed(info.scheme, parsed.problem)
     if parsed.family is None or not info.supported:
         return Unsupported(info.scheme, info.reason or "not supported")
+    if password is None:
+        return Unsupported(info.scheme, "no candidate password")
     raw = encode_password(password)
     if raw is None:
         return Unsupported(info.scheme, "the password cannot be encoded as UTF-8")
@@ -209,7 +217,7 @@ def verify(password: str | bytes, stored: str | None, *, user: str | None = None
         return Malformed(info.scheme, f"could not be evaluated ({type(exc).__name__})")
 
 
-def census(hashes: Iterable[str | None]) -> Counter[str]:
+def census(hashes: Iterable[str | bytes | None]) -> Counter[str]:
     """Count stored hashes by scheme name (unknown and empty ones included by name).
 
     Example:
