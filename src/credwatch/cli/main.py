@@ -21,6 +21,7 @@ from credwatch.cli import accounts as accounts_cmd
 from credwatch.cli import apply as apply_cmd
 from credwatch.cli import audit as audit_cmd
 from credwatch.cli import demo_cmd, init_cmd
+from credwatch.cli import hunt as hunt_cmd
 from credwatch.cli import journal as journal_cmd
 from credwatch.cli import leak as leak_cmd
 from credwatch.cli import notify as notify_cmd
@@ -125,6 +126,7 @@ app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(plan_cmd.app, name="plan")
 app.command("apply")(apply_cmd.apply)
 app.command("notify")(notify_cmd.notify)
+app.command("hunt")(hunt_cmd.hunt)
 app.add_typer(journal_cmd.app, name="journal")
 app.command("report")(report_cmd.report)
 app.add_typer(supply_cmd.app, name="supply")

@@ -44,13 +44,97 @@ __all__ = ["AuthLogSpec", "AuthLogs", "run", "write_auth_logs"]
 
 _I64 = npt.NDArray[np.int64]
 _HOME_FIRST_OCTETS = np.array(
-    [60, 61, 101, 106, 110, 111, 112, 113, 114, 115, 116, 118, 119, 120, 121, 122, 123, 124, 125, 126, 133, 153, 175, 180, 182, 183, 210, 211, 218, 219, 220, 221, 222]
+    [
+        60,
+        61,
+        101,
+        106,
+        110,
+        111,
+        112,
+        113,
+        114,
+        115,
+        116,
+        118,
+        119,
+        120,
+        121,
+        122,
+        123,
+        124,
+        125,
+        126,
+        133,
+        153,
+        175,
+        180,
+        182,
+        183,
+        210,
+        211,
+        218,
+        219,
+        220,
+        221,
+        222,
+    ]
 )
 _ATTACK_FIRST_OCTETS = np.array(
-    [5, 23, 31, 37, 41, 45, 46, 77, 78, 79, 80, 81, 85, 87, 89, 91, 92, 93, 94, 95, 103, 109, 138, 141, 146, 154, 156, 167, 170, 176, 177, 178, 181, 185, 186, 187, 188, 189, 190, 191, 193, 194, 195, 196, 197, 200, 201]
+    [
+        5,
+        23,
+        31,
+        37,
+        41,
+        45,
+        46,
+        77,
+        78,
+        79,
+        80,
+        81,
+        85,
+        87,
+        89,
+        91,
+        92,
+        93,
+        94,
+        95,
+        103,
+        109,
+        138,
+        141,
+        146,
+        154,
+        156,
+        167,
+        170,
+        176,
+        177,
+        178,
+        181,
+        185,
+        186,
+        187,
+        188,
+        189,
+        190,
+        191,
+        193,
+        194,
+        195,
+        196,
+        197,
+        200,
+        201,
+    ]
 )
 _MOBILE_PREFIXES = np.array([(1 << 24) * 49 + (96 << 16), (1 << 24) * 1 + (66 << 16)])
-_SPRAY_NAMES = np.array(["info", "admin", "test", "support", "office", "sales", "webmaster", "postmaster"])
+_SPRAY_NAMES = np.array(
+    ["info", "admin", "test", "support", "office", "sales", "webmaster", "postmaster"]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +191,9 @@ class _Events:
     proto: list[_I64] = field(default_factory=list)  # 0 imap, 1 pop3, 2 submission
     outcome: list[_I64] = field(default_factory=list)  # 0 success, 1 mismatch, 2 unknown user
 
-    def add(self, ts: _I64, user: _I64, name: pa.Array, ip: pa.Array, proto: _I64, outcome: _I64) -> None:
+    def add(
+        self, ts: _I64, user: _I64, name: pa.Array, ip: pa.Array, proto: _I64, outcome: _I64
+    ) -> None:
         self.ts.append(ts)
         self.user.append(user)
         self.name.append(name)
@@ -135,7 +221,9 @@ def _addresses(rng: np.random.Generator, size: int, firsts: npt.NDArray[np.int64
     return (first.astype(np.int64) << 24) | rest
 
 
-def write_auth_logs(population: Population, out_dir: Path, keyer: Keyer, spec: AuthLogSpec | None = None) -> AuthLogs:
+def write_auth_logs(
+    population: Population, out_dir: Path, keyer: Keyer, spec: AuthLogSpec | None = None
+) -> AuthLogs:
     """Generate ``out_dir/mail.log`` and ``out_dir/authlogs-truth.json``.
 
     The same population and spec always give the same files.
@@ -167,38 +255,82 @@ def write_auth_logs(population: Population, out_dir: Path, keyer: Keyer, spec: A
     where = rng.random(m)
     roaming = where < spec.roaming_rate
     use_mobile = (~roaming) & (where < 0.15) & has_mobile[users]
-    ip = pc.if_else(pa.array(use_mobile), mobile_pool.take(pa.array(mobile_of[users])), home.take(pa.array(users)))
+    ip = pc.if_else(
+        pa.array(use_mobile),
+        mobile_pool.take(pa.array(mobile_of[users])),
+        home.take(pa.array(users)),
+    )
     ip = pc.if_else(pa.array(roaming), _ipv4(_addresses(rng, m, _HOME_FIRST_OCTETS)), ip)
     proto = rng.choice(3, m, p=(0.7, 0.15, 0.15))
     names = subs.email.take(pa.array(users))
     ev.add(ts, users, names, ip, proto, np.zeros(m, np.int64))
     typo = rng.random(m) < spec.typo_rate
-    ev.add(ts[typo] - rng.integers(5, 60, int(typo.sum())), users[typo], names.filter(pa.array(typo)), ip.filter(pa.array(typo)), proto[typo], np.ones(int(typo.sum()), np.int64))
+    ev.add(
+        ts[typo] - rng.integers(5, 60, int(typo.sum())),
+        users[typo],
+        names.filter(pa.array(typo)),
+        ip.filter(pa.array(typo)),
+        proto[typo],
+        np.ones(int(typo.sum()), np.int64),
+    )
     stale = active[rng.random(len(active)) < spec.stale_device_share]
     if len(stale):
         tries = rng.integers(20, 80, len(stale))
         su = np.repeat(stale, tries)
         first = start + rng.integers(0, span // 2, len(stale))
-        st = np.repeat(first, tries) + np.concatenate([np.arange(k) * 420 for k in tries]) + rng.integers(0, 60, len(su))
-        ev.add(st, su, subs.email.take(pa.array(su)), home.take(pa.array(su)), np.zeros(len(su), np.int64), np.ones(len(su), np.int64))
+        st = (
+            np.repeat(first, tries)
+            + np.concatenate([np.arange(k) * 420 for k in tries])
+            + rng.integers(0, 60, len(su))
+        )
+        ev.add(
+            st,
+            su,
+            subs.email.take(pa.array(su)),
+            home.take(pa.array(su)),
+            np.zeros(len(su), np.int64),
+            np.ones(len(su), np.int64),
+        )
 
     # -- stuffing: leaked pairs from thousands of addresses, one or two tries each -------
     leaked = np.flatnonzero(in_leak)
-    targets = rng.choice(leaked, int(len(leaked) * spec.stuffing_share), replace=False) if len(leaked) else leaked
+    targets = (
+        rng.choice(leaked, int(len(leaked) * spec.stuffing_share), replace=False)
+        if len(leaked)
+        else leaked
+    )
     per_ip = rng.integers(1, 3, max(len(targets) // 3 * 2, 1))
     per_ip = per_ip[np.cumsum(per_ip) <= len(targets)]
     targets = targets[: int(per_ip.sum())]
     n_ips = len(per_ip)
     v6 = rng.random(n_ips) < 0.05
-    stuff_ips = pc.if_else(pa.array(v6), _ipv6(rng, n_ips, "2a0d:5600"), _ipv4(_addresses(rng, n_ips, _ATTACK_FIRST_OCTETS)))
+    stuff_ips = pc.if_else(
+        pa.array(v6),
+        _ipv6(rng, n_ips, "2a0d:5600"),
+        _ipv4(_addresses(rng, n_ips, _ATTACK_FIRST_OCTETS)),
+    )
     owner = np.repeat(np.arange(n_ips), per_ip)
     s_ts = day2 + 2 * 3600 + rng.integers(0, 8 * 3600, len(targets))
-    s_out = np.where(status[targets] == "cancelled", 2, np.where(subs.password_still_valid[targets], 0, 1))
+    s_out = np.where(
+        status[targets] == "cancelled", 2, np.where(subs.password_still_valid[targets], 0, 1)
+    )
     s_ip = stuff_ips.take(pa.array(owner))
-    ev.add(s_ts, targets, subs.email.take(pa.array(targets)), s_ip, rng.choice(2, len(targets), p=(0.8, 0.2)), s_out)
+    ev.add(
+        s_ts,
+        targets,
+        subs.email.take(pa.array(targets)),
+        s_ip,
+        rng.choice(2, len(targets), p=(0.8, 0.2)),
+        s_out,
+    )
 
     # -- spraying: a few common passwords over many users -------------------------------
-    spray_ip_int = (np.int64(185) << 24) + (np.int64(220) << 16) + rng.integers(0, 3, spec.spray_ips) * 256 + rng.integers(2, 250, spec.spray_ips)
+    spray_ip_int = (
+        (np.int64(185) << 24)
+        + (np.int64(220) << 16)
+        + rng.integers(0, 3, spec.spray_ips) * 256
+        + rng.integers(2, 250, spec.spray_ips)
+    )
     spray_ip_int = np.unique(spray_ip_int)
     spray_ips = _ipv4(spray_ip_int)
     sp_users = rng.integers(0, n, (len(spray_ip_int), spec.spray_users_per_ip))
@@ -210,10 +342,16 @@ def write_auth_logs(population: Population, out_dir: Path, keyer: Keyer, spec: A
     for k, password in enumerate(pw):
         flat_u = sp_users.ravel()
         ok = (flat_u >= 0) & (current[np.maximum(flat_u, 0)] == password)
-        out = np.where(flat_u < 0, 2, np.where(ok, 0, np.where(status[np.maximum(flat_u, 0)] == "cancelled", 2, 1)))
+        out = np.where(
+            flat_u < 0,
+            2,
+            np.where(ok, 0, np.where(status[np.maximum(flat_u, 0)] == "cancelled", 2, 1)),
+        )
         base = day2 + 12 * 3600 + k * 2400
         tsk = base + rng.integers(0, 2400, flat_u.size)
-        p_rows.append((tsk, flat_u, np.repeat(np.arange(len(spray_ip_int)), spec.spray_users_per_ip), out))
+        p_rows.append(
+            (tsk, flat_u, np.repeat(np.arange(len(spray_ip_int)), spec.spray_users_per_ip), out)
+        )
     sp_ts = np.concatenate([r[0] for r in p_rows])
     sp_u = np.concatenate([r[1] for r in p_rows])
     sp_owner = np.concatenate([r[2] for r in p_rows])
@@ -224,13 +362,31 @@ def write_auth_logs(population: Population, out_dir: Path, keyer: Keyer, spec: A
         tenant_domains.take(pa.array(rng.integers(0, len(tenant_domains), len(sp_u)))),
         "@",
     )
-    sp_names = pc.if_else(pa.array(sp_u < 0), fake_names, subs.email.take(pa.array(np.maximum(sp_u, 0))))
-    ev.add(sp_ts, sp_u, sp_names, spray_ips.take(pa.array(sp_owner)), np.zeros(len(sp_u), np.int64), sp_out)
+    sp_names = pc.if_else(
+        pa.array(sp_u < 0), fake_names, subs.email.take(pa.array(np.maximum(sp_u, 0)))
+    )
+    ev.add(
+        sp_ts,
+        sp_u,
+        sp_names,
+        spray_ips.take(pa.array(sp_owner)),
+        np.zeros(len(sp_u), np.int64),
+        sp_out,
+    )
 
     # -- brute force: SMTP AUTH from one address ----------------------------------------
-    brute_ip_int = np.array([(np.int64(45) << 24) + (np.int64(155) << 16) + (np.int64(205) << 8) + 233])
+    brute_ip_int = np.array(
+        [(np.int64(45) << 24) + (np.int64(155) << 16) + (np.int64(205) << 8) + 233]
+    )
     b_ts = start + 10 * 3600 + np.sort(rng.integers(0, 3600, spec.brute_attempts))
-    ev.add(b_ts, np.full(spec.brute_attempts, -1), pa.nulls(spec.brute_attempts, pa.string()), _ipv4(np.repeat(brute_ip_int, spec.brute_attempts)), np.full(spec.brute_attempts, 2), np.ones(spec.brute_attempts, np.int64))
+    ev.add(
+        b_ts,
+        np.full(spec.brute_attempts, -1),
+        pa.nulls(spec.brute_attempts, pa.string()),
+        _ipv4(np.repeat(brute_ip_int, spec.brute_attempts)),
+        np.full(spec.brute_attempts, 2),
+        np.ones(spec.brute_attempts, np.int64),
+    )
 
     lines = _render(ev, rng, population)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -303,16 +459,104 @@ def _render(ev: _Events, rng: np.random.Generator, population: Population) -> pa
     lip = pa.array(np.array(["203.0.113.10", "203.0.113.11"])[rng.integers(0, 2, size)])
     dovecot = proto < 2
     j = pc.binary_join_element_wise
-    login_ok = j(stamp, host, "dovecot: ", proto_name, "-login: Login: user=<", name, ">, method=PLAIN, rip=", ip, ", lip=", lip, ", mpid=", pid, ", TLS, session=<", session, ">", "")
+    login_ok = j(
+        stamp,
+        host,
+        "dovecot: ",
+        proto_name,
+        "-login: Login: user=<",
+        name,
+        ">, method=PLAIN, rip=",
+        ip,
+        ", lip=",
+        lip,
+        ", mpid=",
+        pid,
+        ", TLS, session=<",
+        session,
+        ">",
+        "",
+    )
     secs = pa.array(rng.integers(1, 9, size)).cast(pa.string())
-    login_fail = j(stamp, host, "dovecot: ", proto_name, "-login: Disconnected (auth failed, 1 attempts in ", secs, " secs): user=<", name, ">, method=PLAIN, rip=", ip, ", lip=", lip, ", TLS, session=<", session, ">", "")
+    login_fail = j(
+        stamp,
+        host,
+        "dovecot: ",
+        proto_name,
+        "-login: Disconnected (auth failed, 1 attempts in ",
+        secs,
+        " secs): user=<",
+        name,
+        ">, method=PLAIN, rip=",
+        ip,
+        ", lip=",
+        lip,
+        ", TLS, session=<",
+        session,
+        ">",
+        "",
+    )
     reason = pa.array(np.where(outcome == 2, "unknown user", "Password mismatch"))
-    passdb = j(stamp, host, "dovecot: auth-worker(", pid, "): sql(", name, ",", ip, ",<", session, ">): ", reason, "")
+    passdb = j(
+        stamp,
+        host,
+        "dovecot: auth-worker(",
+        pid,
+        "): sql(",
+        name,
+        ",",
+        ip,
+        ",<",
+        session,
+        ">): ",
+        reason,
+        "",
+    )
     queue = pa.array(np.char.mod("%010X", rng.integers(0, 1 << 39, size)))
-    smtp_ok = j(stamp, host, "postfix/submission/smtpd[", pid, "]: ", queue, ": client=unknown[", ip, "], sasl_method=PLAIN, sasl_username=", name, "")
-    smtp_fail = j(stamp, host, "postfix/submission/smtpd[", pid, "]: warning: unknown[", ip, "]: SASL PLAIN authentication failed: authentication failure", "")
-    smtp_connect = j(stamp, host, "postfix/submission/smtpd[", pid, "]: connect from unknown[", ip, "]", "")
-    logout = j(stamp, host, "dovecot: ", proto_name, "(", name, ")<", pid, "><", session, ">: Logged out in=", pid, " out=", secs, "00", "")
+    smtp_ok = j(
+        stamp,
+        host,
+        "postfix/submission/smtpd[",
+        pid,
+        "]: ",
+        queue,
+        ": client=unknown[",
+        ip,
+        "], sasl_method=PLAIN, sasl_username=",
+        name,
+        "",
+    )
+    smtp_fail = j(
+        stamp,
+        host,
+        "postfix/submission/smtpd[",
+        pid,
+        "]: warning: unknown[",
+        ip,
+        "]: SASL PLAIN authentication failed: authentication failure",
+        "",
+    )
+    smtp_connect = j(
+        stamp, host, "postfix/submission/smtpd[", pid, "]: connect from unknown[", ip, "]", ""
+    )
+    logout = j(
+        stamp,
+        host,
+        "dovecot: ",
+        proto_name,
+        "(",
+        name,
+        ")<",
+        pid,
+        "><",
+        session,
+        ">: Logged out in=",
+        pid,
+        " out=",
+        secs,
+        "00",
+        "",
+    )
     main = pc.if_else(
         pa.array(dovecot),
         pc.if_else(pa.array(outcome == 0), login_ok, login_fail),
@@ -323,17 +567,38 @@ def _render(ev: _Events, rng: np.random.Generator, population: Population) -> pa
     comp_passdb = pa.array(dovecot & (outcome > 0))
     comp_connect = pa.array(~dovecot)
     comp_logout = pa.array(dovecot & (outcome == 0) & (rng.random(size) < 0.6))
-    order_ts = [ts, ts[comp_passdb.to_numpy(zero_copy_only=False)], ts[comp_connect.to_numpy(zero_copy_only=False)], ts[comp_logout.to_numpy(zero_copy_only=False)] + 1]
+    order_ts = [
+        ts,
+        ts[comp_passdb.to_numpy(zero_copy_only=False)],
+        ts[comp_connect.to_numpy(zero_copy_only=False)],
+        ts[comp_logout.to_numpy(zero_copy_only=False)] + 1,
+    ]
     all_lines = pa.concat_arrays(
-        [main, passdb.filter(comp_passdb), smtp_connect.filter(comp_connect), logout.filter(comp_logout).cast(pa.string())]
+        [
+            main,
+            passdb.filter(comp_passdb),
+            smtp_connect.filter(comp_connect),
+            logout.filter(comp_logout).cast(pa.string()),
+        ]
     )
-    sub_order = np.concatenate([np.full(len(order_ts[0]), 2), np.full(len(order_ts[1]), 1), np.full(len(order_ts[2]), 0), np.full(len(order_ts[3]), 3)])
+    sub_order = np.concatenate(
+        [
+            np.full(len(order_ts[0]), 2),
+            np.full(len(order_ts[1]), 1),
+            np.full(len(order_ts[2]), 0),
+            np.full(len(order_ts[3]), 3),
+        ]
+    )
     all_ts = np.concatenate(order_ts)
     order = np.lexsort((sub_order, all_ts))
     # Re-stamp companion "Logged out" lines (one second later) after sorting.
     lines = all_lines.take(pa.array(order))
     shifted = np.concatenate(order_ts)[order]
-    fixed_stamp = pc.replace_substring_regex(pc.strftime(pa.array(shifted.astype("datetime64[s]")), format="%b %d %H:%M:%S"), r"^(\w{3}) 0", r"\1  ")
+    fixed_stamp = pc.replace_substring_regex(
+        pc.strftime(pa.array(shifted.astype("datetime64[s]")), format="%b %d %H:%M:%S"),
+        r"^(\w{3}) 0",
+        r"\1  ",
+    )
     return j(fixed_stamp, pc.utf8_slice_codeunits(lines, 15), "")
 
 
@@ -368,6 +633,9 @@ def run(ctx: DemoContext) -> StageResult:
             "log": str(out.log_path),
             "truth": str(out.truth_path),
             "lines": out.lines,
-            "campaigns": {k: {"ips": len(v["ips"]), "attempts": v["attempts"], "successes": v["successes"]} for k, v in camp.items()},
+            "campaigns": {
+                k: {"ips": len(v["ips"]), "attempts": v["attempts"], "successes": v["successes"]}
+                for k, v in camp.items()
+            },
         },
     )

@@ -80,6 +80,7 @@ def _stages() -> list[tuple[str, Stage]]:
     # audit, remediation, retention, auth logs + hunt, supply, report.
     from credwatch.demo import accounts as accounts_stage  # noqa: PLC0415 - lazy
     from credwatch.demo import audit as audit_stage  # noqa: PLC0415 - lazy
+    from credwatch.demo import authlogs, hunt  # noqa: PLC0415 - lazy
     from credwatch.demo import combolist, ingest, report, supply  # noqa: PLC0415 - lazy
 
     return [
@@ -87,6 +88,8 @@ def _stages() -> list[tuple[str, Stage]]:
         ("ingest", ingest.run),
         ("accounts", accounts_stage.run),
         ("audit", audit_stage.run),
+        ("authlogs", authlogs.run),
+        ("hunt", hunt.run),
         ("supply", supply.run),
         ("report", report.run),
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import glob
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -65,15 +65,32 @@ class HuntResult:
     alerts: tuple[Alert, ...]
     skipped: tuple[str, ...] = ()
     exposure_checked: int = 0
+    timeline: tuple[tuple[str, int, int], ...] = ()
+    table: pa.Table | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def leak_correlation(self) -> dict[str, float] | None:
+        """Exposed share of cold attempts in flagged periods and its base rate, if any."""
+        for alert in self.alerts:
+            if alert.rule == "leak_stuffing" and alert.key_type == "site":
+                rate = alert.evidence.get("cold_exposed_share")
+                base = alert.evidence.get("base_rate")
+                if rate is not None and base is not None:
+                    return {"rate": float(rate), "base_rate": float(base)}
+        return None
 
     def to_json(self) -> dict[str, Any]:
-        """The ``hunt --json`` document."""
-        return {
+        """The ``hunt --json`` document (also saved for ``credwatch report``)."""
+        doc: dict[str, Any] = {
             "files": [f.to_json() for f in self.files],
             "events": self.events,
             "alerts": [a.to_json() for a in self.alerts],
             "skipped": list(self.skipped),
+            "timeline": [{"start": s, "attempts": a, "failures": f} for s, a, f in self.timeline],
         }
+        if self.leak_correlation is not None:
+            doc["leak_correlation"] = self.leak_correlation
+        return doc
 
 
 def build_detectors(
@@ -145,16 +162,16 @@ def flag_exposure(
     normalizer = workspace.config().normalizer()
     user_table = pa.table({"u": users})  # noqa: F841 - DuckDB scans it
     addr = "CASE WHEN contains(u, '@') THEN u WHEN $dd IS NULL OR trim(u) = '' THEN NULL ELSE trim(u) || '@' || $dd END"
-    rows = con.execute(
+    rows = con.sql(
         f"""
         SELECT u, a, regexp_matches(a, '^[\\x00-\\x7f]*$') AS ascii FROM (SELECT u, {addr} AS a FROM user_table)
         """,
-        {"dd": default_domain},
+        params={"dd": default_domain},
     ).to_arrow_table()
     ascii_rows = rows.filter(pc.fill_null(rows.column("ascii"), False))  # noqa: F841
-    keyed = con.execute(
+    keyed = con.sql(
         f"SELECT u, {keyer.sql_email_key('$prefix', normalizer.sql('a'))} AS k FROM ascii_rows",
-        {"prefix": keyer.email_prefix},
+        params={"prefix": keyer.email_prefix},
     ).to_arrow_table()
     others = rows.filter(pc.invert(pc.fill_null(rows.column("ascii"), True)))
     extra_u: list[str] = []
@@ -205,6 +222,7 @@ def hunt_files(
     workspace: Workspace | None = None,
     now: datetime | None = None,
     threads: int | None = None,
+    keep_events: bool = False,
 ) -> HuntResult:
     """Parse ``paths`` and run every enabled detector over all their events together.
 
@@ -216,6 +234,7 @@ def hunt_files(
             ``leak_stuffing`` is reported in :attr:`HuntResult.skipped`.
         now: the reference time for year inference (default: each file's mtime).
         threads: DuckDB threads (default: all cores).
+        keep_events: keep the events table in :attr:`HuntResult.table` (for scoring).
 
     Raises:
         InputError: when a file does not exist.
@@ -258,10 +277,21 @@ def hunt_files(
     )
     detectors = build_detectors(cfg, tokenizer, leak=leak)
     alerts = hunt_events(events, detectors, con=con)
+    con.register("tl_events", events)
+    timeline = tuple(
+        (start.isoformat(), int(attempts), int(failures or 0))
+        for start, attempts, failures in con.sql(
+            "SELECT date_trunc('hour', ts) AS h, sum(attempts), sum(attempts) FILTER (WHERE outcome = 'failure') "
+            "FROM tl_events GROUP BY h ORDER BY h"
+        ).fetchall()
+    )
+    con.unregister("tl_events")
     return HuntResult(
         files=tuple(stats),
         events=events.num_rows,
         alerts=tuple(alerts),
         skipped=tuple(skipped),
         exposure_checked=checked,
+        timeline=timeline,
+        table=events if keep_events else None,
     )

@@ -12,7 +12,7 @@ window = 600
 threshold = 10
 
 [hunt.leak_stuffing]
-bucket = 600
+bucket = 1800
 min_attempts = 20
 min_lift = 0.15
 z = 4.0
@@ -103,7 +103,7 @@ class LeakParams:
     users logged in before (carrier NAT, offices) are not flagged by this rule.
     """
 
-    bucket: int = 600
+    bucket: int = 1800
     min_attempts: int = 20
     min_lift: float = 0.15
     z: float = 4.0
