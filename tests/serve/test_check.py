@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from credwatch.corpus import import_files
 from credwatch.index import ExposureIndex
 from credwatch.workspace import Workspace
-from tests.serve.conftest import AUTH, TOKEN, AppClient
+from tests.serve.conftest import AUTH, TOKEN, AppClient, hibp_file
 
 CANARY_PASSWORD = "canary-pw-7f3c1e"
 CANARY_EMAIL = "canary-7f3c1e@nifty.com"
@@ -33,7 +34,9 @@ def client(leak_ws: Workspace, make_client: Callable[..., AppClient]) -> AppClie
         {"email": "nobody@example.jp", "password": "hunter2"},
     ],
 )
-def test_answers_match_the_index(client: AppClient, leak_ws: Workspace, body: dict[str, str]) -> None:
+def test_answers_match_the_index(
+    client: AppClient, leak_ws: Workspace, body: dict[str, str]
+) -> None:
     response = client.post("/v1/check", json=body, headers=AUTH)
     assert response.status_code == 200
     with ExposureIndex.open(leak_ws) as index:
@@ -118,9 +121,6 @@ def test_plaintext_is_never_logged_or_stored(
 def test_without_index_snapshot_it_cannot_check(
     serve_ws: Workspace, tmp_path: Path, make_client: Callable[..., AppClient]
 ) -> None:
-    from credwatch.corpus import import_files
-    from tests.serve.conftest import hibp_file
-
     import_files(serve_ws.corpus_dir, [hibp_file(tmp_path / "a.txt")], mode="sha1", index=None)
     response = make_client(serve_ws).post("/v1/check", json={"password": "x"}, headers=AUTH)
     assert response.status_code == 503

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
+from credwatch.errors import ExternalServiceError
 from credwatch.serve import (
     Flag,
     MemoryFlagStore,
@@ -85,7 +89,7 @@ def test_delay_instead_of_reject() -> None:
     [("ip", "not-an-ip"), ("subnet", "10.0.0.0/8"), ("subnet", "x"), ("user", "no-at-sign")],
 )
 def test_bad_flag_keys_are_refused(kind, key: str) -> None:
-    with pytest.raises(ValueError, match="not|subnets"):
+    with pytest.raises(ValueError, match=r"not|subnets"):
         _engine().flag(kind, key, ttl=60, rule="api", now=0)
 
 
@@ -113,8 +117,6 @@ def test_redis_flags_are_shared_and_survive_restarts(redis_url: str) -> None:
     try:
         worker_a = _engine(RedisFlagStore(client, prefix=prefix))
         worker_b = _engine(RedisFlagStore(redis.Redis.from_url(redis_url), prefix=prefix))
-        import time
-
         now = time.time()
         worker_a.flag("ip", "192.0.2.7", ttl=60, rule="api", now=now)
         assert worker_b.allow({"remote": "192.0.2.7"}, now=now).status < 0
@@ -138,11 +140,6 @@ def test_redis_flags_are_shared_and_survive_restarts(redis_url: str) -> None:
 
 @pytest.mark.redis
 def test_redis_failure_is_an_external_service_error() -> None:
-    from credwatch.errors import ExternalServiceError
-
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-
     client = redis.Redis(
         host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
     )

@@ -56,7 +56,12 @@ _CHECK_SCHEMA: dict[str, Any] = {
                     "required": ["password"],
                     "additionalProperties": False,
                     "properties": {
-                        "email": {"type": "string", "maxLength": MAX_EMAIL_CHARS},
+                        "email": {
+                            "anyOf": [
+                                {"type": "string", "maxLength": MAX_EMAIL_CHARS},
+                                {"type": "null"},
+                            ]
+                        },
                         "password": {"type": "string", "maxLength": MAX_PASSWORD_CHARS},
                     },
                 }
@@ -99,6 +104,15 @@ _FLAG_SCHEMA: dict[str, Any] = {
             }
         },
     }
+}
+
+
+_BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not valid JSON"},
+    401: {"description": "Missing or wrong bearer token"},
+    413: {"description": "The body is larger than 64 KiB"},
+    422: {"description": "The JSON is not what the endpoint takes"},
+    503: {"description": "Could not check (no corpus or index snapshot, or Redis failed)"},
 }
 
 
@@ -235,8 +249,16 @@ def create_app(deps: ServeDeps, *, fast_range: bool = True) -> FastAPI:
         summary="Pwned Passwords range search",
     )
     async def range_search(  # the documented route; RangeFastPath answers first
-        prefix: str = Path(description="The first 5 hex characters of the hash."),
-        mode: str | None = Query(None, description="sha1 (default) or ntlm"),
+        # The schema states the formats; the answer (400, not 422) is RangeService's.
+        prefix: str = Path(
+            description="The first 5 hex characters of the hash (case-insensitive).",
+            json_schema_extra={"pattern": "^[0-9A-Fa-f]{5}$"},
+        ),
+        mode: str | None = Query(
+            None,
+            description="sha1 (default) or ntlm",
+            json_schema_extra={"enum": ["sha1", "ntlm"]},
+        ),
         add_padding: str | None = Header(None, alias="Add-Padding"),
         if_none_match: str | None = Header(None, alias="If-None-Match"),
     ) -> Response:
@@ -253,7 +275,7 @@ def create_app(deps: ServeDeps, *, fast_range: bool = True) -> FastAPI:
         "/v1/check",
         openapi_extra=_CHECK_SCHEMA,
         summary="Is this address, this pair, this password exposed?",
-        responses={401: {"description": "Missing or wrong token"}},
+        responses=_BODY_ERRORS,
     )
     async def check(request: Request) -> JSONResponse:
         started = time.perf_counter()
@@ -284,7 +306,7 @@ def create_app(deps: ServeDeps, *, fast_range: bool = True) -> FastAPI:
         "/v1/policy",
         openapi_extra=_POLICY_SCHEMA,
         summary="Dovecot auth-policy endpoint (auth_policy_server_url)",
-        responses={401: {"description": "Missing or wrong token"}},
+        responses=_BODY_ERRORS,
     )
     async def policy(
         request: Request, command: str = Query(pattern="^(allow|report)$")
@@ -310,7 +332,7 @@ def create_app(deps: ServeDeps, *, fast_range: bool = True) -> FastAPI:
         openapi_extra=_FLAG_SCHEMA,
         status_code=201,
         summary="Flag an IP, a /24 or /64 subnet, or a user for the policy endpoint",
-        responses={401: {"description": "Missing or wrong token"}},
+        responses=_BODY_ERRORS,
     )
     async def set_flag(request: Request) -> JSONResponse:
         if not _authorized(request, deps.settings.token):

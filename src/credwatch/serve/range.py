@@ -147,7 +147,7 @@ class RangeService:
             if len(prefix) != 5:
                 return _text(400, "The hash prefix was not in a valid format")
             return _text(400, "The hash prefix was not valid hexadecimal")
-        mode = mode or "sha1"
+        mode = "sha1" if mode is None else mode
         if mode not in WIDTH:
             return _text(400, "The mode must be sha1 or ntlm")
         rendered = self.body(corpus, mode, bucket) if corpus is not None else None
