@@ -128,12 +128,17 @@ def _devtools_url(profile: Path, proc: subprocess.Popen[bytes]) -> str:
 
 
 def open_offline(
-    chromium: str, page: Path, profile: Path, script: str, width: int = 1200
+    chromium: str,
+    page: Path,
+    profile: Path,
+    script: str,
+    width: int = 1200,
+    media: str | None = None,
 ) -> PageRun:
     """Open ``page`` in headless Chromium, offline; evaluate ``script``; screenshot.
 
     ``script`` is a JavaScript expression whose (JSON-serialisable) value is returned
-    in :attr:`PageRun.evaluation`.
+    in :attr:`PageRun.evaluation`; ``media="print"`` emulates the print stylesheet.
     """
     profile.mkdir(parents=True, exist_ok=True)
     log = (profile / "chromium.log").open("wb")
@@ -184,6 +189,8 @@ def open_offline(
                 "Emulation.setDeviceMetricsOverride",
                 {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
             )
+            if media is not None:
+                tab.send("Emulation.setEmulatedMedia", {"media": media})
             tab.send("Page.navigate", {"url": page.resolve().as_uri()})
             tab.wait_event("Page.loadEventFired")
             tab.drain()

@@ -124,3 +124,25 @@ def test_the_harness_sees_a_page_that_reaches_out(tmp_path: Path):
     )
     assert "http://192.0.2.1/pixel.png" in run.requests
     assert any("boom" in e for e in run.errors)
+
+
+PRINT_SCRIPT = """
+(() => ({
+  nav: getComputedStyle(document.querySelector('nav.toc')).display,
+  header: getComputedStyle(document.querySelector('header.top')).backgroundColor,
+  charts: [...document.querySelectorAll('svg.chart')].map(c => c.getBoundingClientRect().height),
+  sections: document.querySelectorAll('section[data-section]').length,
+}))()
+"""
+
+
+def test_print_stylesheet(full_workspace: Workspace, tmp_path: Path):
+    chromium = require_program("chromium")
+    page, _report = write_report(full_workspace, ReportFormat.HTML, tmp_path / "report.html")
+    run = open_offline(chromium, page, tmp_path / "profile", PRINT_SCRIPT, media="print")
+    assert run.errors == []
+    result = run.evaluation
+    assert result["nav"] == "none"  # no navigation on paper
+    assert result["header"] in {"rgba(0, 0, 0, 0)", "transparent"}  # no dark ink block
+    assert len(result["charts"]) == 6 and min(result["charts"]) > 80
+    assert result["sections"] == 7

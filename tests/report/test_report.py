@@ -12,6 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import credwatch.report as report_package
+import credwatch.report.model as report_model
 from credwatch.report import ReportFormat, build_report, render_report, write_report
 from credwatch.report.interface import Renderer
 from credwatch.report.json_renderer import report_document
@@ -392,3 +394,9 @@ def test_scrub_masks_every_address(local: str, domain: str, sep: str):
     out = scrub(text)
     assert f"{local}@{domain}" not in out
     assert f"{local[0]}***@{domain}" in out
+
+
+def test_exported_names_exist():
+    for module in (report_package, report_model):
+        missing = [name for name in module.__all__ if not hasattr(module, name)]
+        assert missing == []
