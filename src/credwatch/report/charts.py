@@ -199,15 +199,23 @@ def hunt_chart(hunt: HuntTimeline) -> str:
     with _figure(7.0, 2.6) as fig:
         ax = fig.subplots()
         xs = list(range(len(buckets)))
-        ax.fill_between(
-            xs,
-            [b.attempts for b in buckets],
-            step="mid",
-            color=PALETTE["sky"],
-            alpha=0.6,
-            label="alert events" if hunt.timeline_from_alerts else "attempts",
-        )
-        if not hunt.timeline_from_alerts:
+        if hunt.timeline_from_alerts:
+            ax.bar(
+                xs,
+                [b.attempts for b in buckets],
+                color=PALETTE["sky"],
+                edgecolor=PALETTE["blue"],
+                label="events counted by alerts starting in the hour",
+            )
+        else:
+            ax.fill_between(
+                xs,
+                [b.attempts for b in buckets],
+                step="mid",
+                color=PALETTE["sky"],
+                alpha=0.6,
+                label="attempts",
+            )
             ax.plot(
                 xs,
                 [b.failures for b in buckets],

@@ -418,12 +418,12 @@ def _hunt_from(envelope: Mapping[str, Any]) -> HuntTimeline:
     if not series and alerts:
         from_alerts = True
         per_hour: Counter[str] = Counter()
-        per_hour_failures: Counter[str] = Counter()
+        per_hour_failures: Counter[str] = Counter()  # here: alerts starting in the hour
         for alert in alerts:
             if alert.first_seen:
                 hour = alert.first_seen[:13]
                 per_hour[hour] += alert.count
-                per_hour_failures[hour] += alert.count
+                per_hour_failures[hour] += 1
         series = tuple(
             TimeBucket(start=h, attempts=per_hour[h], failures=per_hour_failures[h])
             for h in sorted(per_hour)

@@ -194,7 +194,12 @@ class SchemeCensus:
 
 @dataclass(frozen=True, slots=True)
 class TimeBucket:
-    """Authentication attempts in one time bucket."""
+    """Authentication attempts and failures in one time bucket.
+
+    When the hunt saved no series (``HuntTimeline.timeline_from_alerts``), buckets are
+    hours: ``attempts`` holds the events counted by alerts starting in the hour and
+    ``failures`` the number of those alerts.
+    """
 
     start: str
     attempts: int
