@@ -227,7 +227,10 @@ class CryptFamily:
             return Unsupported(name, f"{algorithm} needs libxcrypt's crypt(3)")
         handler = getattr(passlib_hash, handler_name)
         try:
-            ok = bool(handler.verify(password, payload))
+            # libxcrypt's $3$ widens each *byte* to UTF-16 (Latin-1), unlike Windows NTLM;
+            # libpass widens characters, so hand it the bytes as Latin-1 characters.
+            secret = password.decode("latin-1") if algorithm == "nt" else password
+            ok = bool(handler.verify(secret, payload))
         except (ValueError, TypeError):
             return Malformed(name, f"not a valid {algorithm} string")
         return Matched(name) if ok else NotMatched(name)
