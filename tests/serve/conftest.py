@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Iterable
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +99,76 @@ def make_client() -> Callable[..., AppClient]:
         return AppClient(create_app(build_deps(ws), fast_range=fast_range))
 
     return make
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RunningServer:
+    """A ``credwatch serve`` process on 127.0.0.1 (output captured to a file)."""
+
+    def __init__(self, ws: Workspace, workers: int, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self._out = log.open("wb")
+        env = {**os.environ, "CREDWATCH_HOME": str(ws.root)}
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from credwatch.cli.main import run; run()",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
+            env=env,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited: {log.read_text(errors='replace')}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code in (200, 503):
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise AssertionError("server did not start within 60 s")
+
+    def stop(self) -> str:
+        """Stop the whole process group; return everything it printed."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self._out.close()
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
+    """Start ``credwatch serve`` processes; all are stopped at the end of the test."""
+    servers: list[RunningServer] = []
+
+    def start(ws: Workspace, workers: int = 1) -> RunningServer:
+        server = RunningServer(ws, workers, tmp_path / f"server-{len(servers)}.log")
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

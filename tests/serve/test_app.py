@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import schemathesis
@@ -65,11 +66,11 @@ schema = schemathesis.pytest.from_fixture("api_schema")
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_schemathesis(case: schemathesis.Case) -> None:
+def test_schemathesis(case: schemathesis.Case[Any]) -> None:
     headers = dict(AUTH) if case.path.startswith("/v1/") else {}
     response = case.call(headers=headers)
     assert response.status_code < 500 or response.status_code == 503
-    excluded = [schemathesis.checks.not_a_server_error]
+    excluded: list[schemathesis.CheckFunction] = [schemathesis.checks.not_a_server_error]
     if case.path in ("/v1/check", "/v1/policy/flags"):
         # Whether an address (or a flag key: IP, /24 or /64, address) is valid is the
         # normaliser's decision, which a schema cannot state: 422 may be right.

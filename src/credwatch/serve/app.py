@@ -43,6 +43,7 @@ from credwatch.serve.settings import ServeSettings
 __all__ = ["ServeDeps", "create_app"]
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_HEADER_BYTES = 16 * 1024
 MAX_PASSWORD_CHARS = 1024
 MAX_EMAIL_CHARS = 320
 
@@ -382,7 +383,40 @@ def create_app(deps: ServeDeps, *, fast_range: bool = True) -> FastAPI:
 
     if fast_range:
         app.add_middleware(RangeFastPath, deps=deps)
+    app.add_middleware(HeaderLimit)
     return app
+
+
+class HeaderLimit:
+    """Refuses requests whose headers exceed :data:`MAX_HEADER_BYTES` with 431.
+
+    uvicorn's httptools parser does not bound header size itself; this keeps oversized
+    headers from reaching any handler (a proxy in front should bound them at the socket).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass requests with reasonable headers on; answer 431 to the others."""
+        if scope["type"] == "http":
+            size = sum(len(k) + len(v) for k, v in scope.get("headers", ()))
+            if size > MAX_HEADER_BYTES:
+                body = b"Request header fields too large"
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 431,
+                        "headers": [
+                            (b"content-type", b"text/plain"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close"),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
 
 
 class RangeFastPath:
