@@ -30,6 +30,7 @@ from credwatch.errors import InputError
 __all__ = ["Block", "FileReader", "lines_to_array", "split_journal_export"]
 
 BLOCK_BYTES = 16 * 1024 * 1024
+_STEP = 64 * 1024
 _NEWLINE = 10
 _SNIFF = 8192
 _MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -162,8 +163,7 @@ class FileReader:
             raise InputError(f"{path}: cannot read: {exc.strerror}") from None
         self.mtime = datetime.fromtimestamp(stat.st_mtime, tz=UTC).replace(tzinfo=None)
 
-    def _open(self) -> BinaryIO:
-        raw = self.path.open("rb")
+    def _open(self, raw: BinaryIO) -> BinaryIO:
         head = raw.read(8)
         raw.seek(0)
         for magic, name in _MAGIC:
@@ -181,49 +181,55 @@ class FileReader:
     def blocks(self) -> Iterator[Block]:
         """Yield the file's lines in blocks; sets :attr:`error` instead of raising."""
         try:
-            stream = self._open()
+            raw = self.path.open("rb")
         except OSError as exc:
             self.error = f"cannot read: {exc.strerror}"
             return
-        with stream:
-            yield from self._blocks(stream)
+        with raw:
+            stream = self._open(raw)
+            try:
+                yield from self._blocks(stream)
+            finally:
+                if stream is not raw:
+                    stream.close()
+
+    def _read(self, stream: BinaryIO) -> tuple[bytes, bool]:
+        """Up to ``block_bytes`` decompressed bytes, read in small steps so that a
+        truncated stream loses only its last step; ``True`` at the end of the stream."""
+        parts: list[bytes] = []
+        size = 0
+        while size < self.block_bytes:
+            try:
+                piece = stream.read(min(_STEP, self.block_bytes - size))
+            except _STREAM_ERRORS:
+                self.error = f"{self.compression} stream is truncated or corrupt; read what came before"
+                return b"".join(parts), True
+            if not piece:
+                return b"".join(parts), True
+            parts.append(piece)
+            size += len(piece)
+        return b"".join(parts), False
 
     def _blocks(self, stream: BinaryIO) -> Iterator[Block]:
         carry = b""
         line_no = 1
         first = True
-        while True:
-            try:
-                chunk = stream.read(self.block_bytes)
-            except _STREAM_ERRORS:
-                self.error = (
-                    f"{self.compression} stream is truncated or corrupt; read what came before"
-                )
-                chunk = b""
-                if carry:
-                    block = self._make(carry, line_no)
-                    if block is not None:
-                        yield block
-                return
+        done = False
+        while not done:
+            chunk, done = self._read(stream)
             if first:
                 first = False
                 if chunk.startswith((b"__CURSOR=", b"__REALTIME_TIMESTAMP=")):
                     self.layout = "journal-export"
-                    yield from self._journal(chunk, stream, line_no)
+                    yield from self._journal(chunk, stream, line_no, done)
                     return
                 if b"\x00" in chunk[:_SNIFF]:
                     self.error = "binary file (NUL bytes), skipped"
                     return
                 if chunk.lstrip()[:1] == b"{":
                     self.layout = "json"
-            if not chunk:
-                if carry:
-                    block = self._make(carry, line_no)
-                    if block is not None:
-                        yield block
-                return
             data = carry + chunk
-            cut = data.rfind(b"\n")
+            cut = len(data) - 1 if done else data.rfind(b"\n")
             if cut < 0:
                 carry = data
                 continue
@@ -239,13 +245,11 @@ class FileReader:
             return None
         return Block(first_line=line_no, lines=lines)
 
-    def _journal(self, chunk: bytes, stream: BinaryIO, line_no: int) -> Iterator[Block]:
+    def _journal(self, chunk: bytes, stream: BinaryIO, line_no: int, done: bool) -> Iterator[Block]:
         parts = [chunk]
-        try:
-            while piece := stream.read(self.block_bytes):
-                parts.append(piece)
-        except _STREAM_ERRORS:
-            self.error = f"{self.compression} stream is truncated or corrupt; read what came before"
+        while not done:
+            piece, done = self._read(stream)
+            parts.append(piece)
         lines, stamps = split_journal_export(b"".join(parts))
         if lines:
             yield Block(
