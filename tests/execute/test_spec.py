@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from credwatch.errors import CredwatchError, ExternalServiceError, UsageError
 from credwatch.execute import (
+    DaskExecutor,
     ExecutorKind,
     ExecutorSpec,
-    executor_from_spec,
     is_loopback,
     parse_executor_spec,
 )
@@ -52,7 +52,7 @@ def test_cleartext_to_a_remote_host_is_refused_unless_unsafe() -> None:
 
 def test_unreachable_scheduler_is_an_external_error() -> None:
     with pytest.raises(ExternalServiceError) as info:
-        executor_from_spec("dask://127.0.0.1:9")  # discard port: nothing listens
+        DaskExecutor("tcp://127.0.0.1:9", connect_timeout=1)  # discard port: nothing listens
     assert info.value.exit_code == 4
 
 
