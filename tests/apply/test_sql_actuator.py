@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from typing import Any
 
@@ -62,8 +63,10 @@ def test_execute_changes_then_skips(db_url: str) -> None:
         assert (
             conn.execute(sa.text("SELECT count(*) FROM sessions WHERE user_id = 1")).scalar() == 0
         )
-        checkpoint = conn.execute(sa.text("SELECT count(*) FROM credwatch_applied")).scalar()
-    assert checkpoint == 5
+        checkpoint = conn.execute(sa.text("SELECT outcomes FROM credwatch_applied")).scalars()
+        triples = [t for payload in checkpoint for t in json.loads(payload)]
+    assert len(batches) == 2 and len(triples) == 5  # one checkpoint row per batch
+    assert ["99", "lock", "not_found"] in triples
     again = actuator.preview(items[1:4])
     assert [o.result for o in again] == ["already"] * 3
     actuator.close()

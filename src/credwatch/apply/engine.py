@@ -233,10 +233,11 @@ def apply_plan(
             )
 
         before = actuator.snapshot_digest()
-        _check_fresh(plan, plan_history(ws.journal_path, plan.digest), before, path)
+        history = plan_history(ws.journal_path, plan.digest)
+        _check_fresh(plan, history, before, path)
         with Journal(ws.journal_path) as journal:
-            # Read again under the lock: another apply of this plan may have run since.
-            history = plan_history(ws.journal_path, plan.digest)
+            if journal.size != history.size:  # another apply wrote since: read it again
+                history = plan_history(ws.journal_path, plan.digest)
             written = 0
 
             def journal_outcomes(outcomes: list[Outcome]) -> None:

@@ -54,10 +54,14 @@ class JournalError(InputError):
     """The journal is unreadable or its chain is broken (exit 3)."""
 
 
+#: The canonical form of a record: sorted keys, no spaces, UTF-8 (one encoder, reused).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _line(record: Mapping[str, Any], prev: str) -> tuple[str, str]:
     body = dict(record)
     body["prev"] = prev
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = _CANONICAL.encode(body)
     digest = hashlib.sha256(canonical.encode()).hexdigest()
     return canonical[:-1] + ',"hash":"' + digest + '"}\n', digest
 
@@ -74,6 +78,8 @@ class Journal:
         self.path = path
         self._fh: IO[str] | None = None
         self._last = GENESIS
+        #: The file's size when the lock was taken.
+        self.size = 0
 
     def __enter__(self) -> Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +99,7 @@ class Journal:
             fh.close()
             raise
         self._fh = fh
+        self.size = os.fstat(fh.fileno()).st_size
         return self
 
     def __exit__(
@@ -224,7 +231,7 @@ def _check_line(raw: bytes, prev: str) -> dict[str, Any] | str:
     claimed = record.pop("hash")
     if record.get("prev") != prev:
         return "does not link to the line before (a line was removed, inserted or reordered)"
-    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = _CANONICAL.encode(record)
     if hashlib.sha256(canonical.encode()).hexdigest() != claimed:
         return "content does not match its hash (the line was edited)"
     record["hash"] = claimed
@@ -240,6 +247,7 @@ class PlanHistory:
         ended: the last ``end`` record's store digest, if an apply finished.
         begin_records: every ``begin`` record of the plan.
         intents: every ``intent`` record (written before a change is committed).
+        size: the journal's size in bytes when it was read.
         done: (account, action) -> result of every journaled action.
     """
 
@@ -247,6 +255,7 @@ class PlanHistory:
     ended: str | None = None
     begin_records: list[dict[str, Any]] = field(default_factory=list)
     intents: list[dict[str, Any]] = field(default_factory=list)
+    size: int = 0
     done: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
@@ -256,8 +265,8 @@ def plan_history(path: Path, plan_digest: str) -> PlanHistory:
     Raises:
         JournalError: when a line is not JSON.
     """
-    history = PlanHistory()
-    for record in _records(path):
+    history = PlanHistory(size=path.stat().st_size if path.exists() else 0)
+    for record in _records(path, plan_digest):
         if record.get("plan") != plan_digest:
             continue
         event = record.get("event")
@@ -273,12 +282,13 @@ def plan_history(path: Path, plan_digest: str) -> PlanHistory:
     return history
 
 
-def _records(path: Path) -> Iterator[dict[str, Any]]:
+def _records(path: Path, plan_digest: str) -> Iterator[dict[str, Any]]:
     if not path.exists():
         return
+    needle = plan_digest.encode()
     with path.open("rb") as fh:
         for number, raw in enumerate(fh, start=1):
-            if b'"plan"' not in raw:
+            if needle not in raw:
                 continue
             try:
                 record = json.loads(raw)

@@ -20,8 +20,9 @@ SQL stores (every action the plan uses must be configured)::
   into ``table`` (created when missing: ``account_id``, ``sealed``, ``isolated_at``) and
   then applies ``set`` (which should clear the hash column).
 * ``checkpoint_table``: a table credwatch creates in the store's database to record, in
-  the same transaction as the change, which actions of which plan are done (this is
-  what makes a crashed apply resumable with every account changed exactly once).
+  the same transaction as each batch's changes, which actions of which plan are done
+  (one row per batch: ``plan_digest``, ``batch``, ``outcomes`` JSON, ``applied_at``).
+  This is what makes a crashed apply resumable with every account changed exactly once.
 
 Dovecot passwd-files (defaults shown; any may be overridden)::
 

@@ -7,9 +7,10 @@ Per batch of accounts, in one transaction:
    hold the configured values are ``already``, absent ones ``not_found``;
 2. change the others with one ``UPDATE ... WHERE id IN (...)`` per action (and, for
    ``sql`` actions, one executemany of the configured statement);
-3. insert one row per (account, action) into the checkpoint table.
+3. insert one row into the checkpoint table: the batch's (account, action, result)
+   triples as JSON.
 
-The checkpoint rows commit with the change, so after a crash the next apply knows
+The checkpoint row commits with the change, so after a crash the next apply knows
 exactly which actions are done even when the journal missed them.  Everything is bulk:
 no round trip per account except for ``sql`` statements, which the drivers pipeline.
 
@@ -20,6 +21,8 @@ Example:
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -28,6 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import mysql, postgresql
 
 from credwatch.accounts.config import StoreConfig
 from credwatch.accounts.sql import SqlStore
@@ -41,6 +45,17 @@ from credwatch.plan.model import ACTION_ORDER, Action
 __all__ = ["DEFAULT_BATCH_SIZE", "SqlActuator"]
 
 DEFAULT_BATCH_SIZE = 10_000
+
+
+_SEP = "\x1f"  # ASCII unit separator: never in an account id we pack (checked)
+
+
+def _packed(values: list[str]) -> str | None:
+    """Join values with :data:`_SEP`, or ``None`` when one contains it (or is empty)."""
+    joined = _SEP.join(values)
+    if joined.count(_SEP) != len(values) - 1 or not all(values):
+        return None
+    return joined
 
 
 def _same(current: Any, wanted: Scalar) -> bool:
@@ -91,13 +106,13 @@ class SqlActuator:
         self._name = name
         self._columns: dict[str, str] = {}
         self._convert: Callable[[str], Any] = str
+        self._id_type: Any = sa.String()
         self._checkpoint = sa.Table(
             specs.checkpoint_table,
             sa.MetaData(),
             sa.Column("plan_digest", sa.String(80), primary_key=True),
-            sa.Column("account_id", sa.String(255), primary_key=True),
-            sa.Column("action", sa.String(32), primary_key=True),
-            sa.Column("result", sa.String(16), nullable=False),
+            sa.Column("batch", sa.String(36), primary_key=True),
+            sa.Column("outcomes", sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")),
             sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
             schema=self._schema,
         )
@@ -171,6 +186,7 @@ class SqlActuator:
         except NotImplementedError:
             python_type = str
         self._convert = int if python_type is int else str
+        self._id_type = id_type
         if "isolate" in actions:
             spec = self.specs.actions["isolate"]
             assert spec.table is not None
@@ -184,6 +200,23 @@ class SqlActuator:
             )
 
     # -- reading ---------------------------------------------------------------------
+    def _in(self, column: sa.ColumnClause[Any], keys: list[Any]) -> sa.ColumnElement[bool]:
+        """``column IN keys``; on PostgreSQL one text parameter split server-side.
+
+        Ten thousand bind markers (or an array parameter) cost the driver a Python call
+        per element; one joined string costs one.
+        """
+        if self.engine.dialect.name != "postgresql":
+            return column.in_(keys)
+        packed = _packed([str(k) for k in keys])
+        if packed is None:
+            array = sa.bindparam("ids", keys, type_=postgresql.ARRAY(self._id_type), unique=True)
+            return column == sa.any_(array)
+        split = sa.func.string_to_array(
+            sa.bindparam("ids", packed, type_=sa.Text, unique=True), sa.func.chr(31)
+        )
+        return column == sa.any_(sa.cast(split, postgresql.ARRAY(self._id_type)))
+
     def _table(self, *columns: str) -> sa.TableClause:
         return sa.table(self._name, *(sa.column(c) for c in columns), schema=self._schema)
 
@@ -197,23 +230,22 @@ class SqlActuator:
         return keys
 
     def recovered(self, plan_digest: str, history: PlanHistory) -> list[Outcome]:
-        """Checkpoint rows of this plan that the journal lacks (a crash after commit)."""
+        """Checkpointed outcomes of this plan that the journal lacks (a crash after commit)."""
         cp = self._checkpoint
         try:
             with self.engine.connect() as conn:
                 if not sa.inspect(conn).has_table(cp.name, schema=self._schema):
                     return []
-                rows = conn.execute(
-                    sa.select(cp.c.account_id, cp.c.action, cp.c.result).where(
-                        cp.c.plan_digest == plan_digest
-                    )
-                ).all()
+                payloads = conn.execute(
+                    sa.select(cp.c.outcomes).where(cp.c.plan_digest == plan_digest)
+                ).scalars()
+                rows = [row for payload in payloads for row in json.loads(payload)]
         except sa_exc.SQLAlchemyError as exc:
             raise self._failed(exc) from None
         return [
-            Outcome(str(a), action, result, recovered=True)
-            for a, action, result in rows
-            if (str(a), action) not in history.done
+            Outcome(str(account), action, result, recovered=True)
+            for account, action, result in rows
+            if (str(account), action) not in history.done
         ]
 
     # -- doing -----------------------------------------------------------------------
@@ -234,7 +266,7 @@ class SqlActuator:
         if keys:
             rows = conn.execute(
                 sa.select(table.c[id_col], *(table.c[c] for c in read)).where(
-                    table.c[id_col].in_(list(keys))
+                    self._in(table.c[id_col], list(keys))
                 )
             )
             for row in rows:
@@ -294,7 +326,7 @@ class SqlActuator:
                 conn.execute(sa.insert(self._isolated), rows)
         if set_cols:
             table = self._table(id_col, *set_cols)
-            conn.execute(sa.update(table).where(table.c[id_col].in_(keys)).values(**set_cols))
+            conn.execute(sa.update(table).where(self._in(table.c[id_col], keys)).values(**set_cols))
         if spec.sql is not None:
             conn.execute(sa.text(spec.sql), [{"id": k} for k in keys])
 
@@ -344,23 +376,25 @@ class SqlActuator:
                 for batch in _batches(items, self.batch_size):
                     with conn.begin():
                         outcomes = self._run(batch, conn, write=True)
-                        now = datetime.now(UTC)
-                        conn.execute(
-                            sa.insert(self._checkpoint),
-                            [
-                                {
-                                    "plan_digest": plan_digest,
-                                    "account_id": o.account,
-                                    "action": o.action,
-                                    "result": o.result,
-                                    "applied_at": now,
-                                }
-                                for o in outcomes
-                            ],
-                        )
+                        self._checkpoint_rows(conn, plan_digest, outcomes)
                     on_batch(outcomes)
         except sa_exc.SQLAlchemyError as exc:
             raise self._failed(exc) from None
+
+    def _checkpoint_rows(
+        self, conn: sa.Connection, plan_digest: str, outcomes: list[Outcome]
+    ) -> None:
+        """One row per batch: the batch's outcomes as JSON, committed with its changes."""
+        conn.execute(
+            sa.insert(self._checkpoint).values(
+                plan_digest=plan_digest,
+                batch=str(uuid.uuid4()),
+                outcomes=json.dumps(
+                    [[o.account, o.action, o.result] for o in outcomes], ensure_ascii=False
+                ),
+                applied_at=datetime.now(UTC),
+            )
+        )
 
     def close(self) -> None:
         """Dispose of the engine's connections."""
