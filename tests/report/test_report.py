@@ -167,6 +167,8 @@ def test_hunt_section(full_workspace: Workspace):
     assert [a.key for a in hunt.top_sources] == ["203.0.113.7", "198.51.100.0/24"]
     assert len(hunt.timeline) == 12 and not hunt.timeline_from_alerts
     assert hunt.campaigns[0].severity == "critical"
+    assert hunt.rules[0].rule == "leak_stuffing"
+    assert hunt.block_sources == 1  # 203.0.113.7 (high); the subnet alert is medium
     assert CANARY_EMAILS[0] not in {a.key for a in hunt.campaigns}
 
 
@@ -305,7 +307,8 @@ def test_next_steps_are_derived_from_the_data(full_workspace: Workspace):
     assert titles[0].startswith("Reset 10 active accounts")
     assert any("Move 20 accounts off weak hash schemes" in t for t in titles)
     assert any(t.startswith("Upgrade roundcube 1.6.5 to 1.6.7") for t in titles)
-    assert any("high-severity hunt alerts" in t for t in titles)
+    assert any(t.startswith("Block 1 source addresses") for t in titles)
+    assert any(t.startswith("Lock 1 accounts that logged in") for t in titles)
     urgencies = [s.urgency for s in report.next_steps]
     assert urgencies == sorted(
         urgencies, key=["now", "today", "this week", "to complete the report"].index
@@ -366,7 +369,7 @@ def test_markdown_escapes_table_cells(workspace: Workspace):
     }
     save_result(workspace, "hunt", document)
     text = render_report(build_report(workspace), ReportFormat.MARKDOWN)
-    assert "| a\\|b | 1 |" in text
+    assert "| a\\|b | low | 1 | 1 | 2 |" in text
 
 
 def test_report_document_matches_the_json_renderer(full_workspace: Workspace):

@@ -120,18 +120,18 @@ def _scheme_steps(census: SchemeCensus, store: str) -> list[NextStep]:
 
 def _hunt_steps(hunt: HuntTimeline) -> list[NextStep]:
     steps: list[NextStep] = []
-    urgent = sum(n for sev, n in hunt.by_severity if sev in {"critical", "high"})
-    if urgent:
+    if hunt.block_sources:
         steps.append(
             NextStep(
                 "now",
-                f"Block the sources of {urgent:,} high-severity hunt alerts",
+                f"Block {hunt.block_sources:,} source addresses the hunt flagged as high or "
+                "critical",
                 "Someone is replaying credentials against the login services now. Load the "
                 "blocklist into the firewall or fail2ban.",
                 "credwatch hunt FILE... --blocklist block.nft --blocklist-format nft",
             )
         )
-    takeovers = sum(n for rule, n in hunt.by_rule if "success" in rule)
+    takeovers = sum(r.keys for r in hunt.rules if "success" in r.rule)
     if takeovers:
         steps.append(
             NextStep(

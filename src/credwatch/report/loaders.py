@@ -45,6 +45,7 @@ from credwatch.report.model import (
     Missing,
     PlanProgress,
     Progress,
+    RuleSummary,
     SchemeCensus,
     SchemeRow,
     SourceRow,
@@ -447,19 +448,66 @@ def _hunt_from(envelope: Mapping[str, Any]) -> HuntTimeline:
         timeline=series,
         timeline_from_alerts=from_alerts,
         alerts_total=len(alerts),
-        by_rule=tuple(sorted(Counter(a.rule for a in alerts).items(), key=lambda kv: -kv[1])),
+        rules=_rule_summaries(alerts),
         by_severity=tuple(
             sorted(
                 Counter(a.severity for a in alerts).items(),
                 key=lambda kv: _SEVERITY_RANK.get(kv[0], 5),
             )
         ),
-        campaigns=tuple(a for a in ranked if a.key_type in {"site", "user"} or a.count > 1)[:15],
+        campaigns=_top_per_rule(ranked),
+        block_sources=len(
+            {
+                a.key
+                for a in alerts
+                if a.key_type in {"ip", "subnet"} and a.severity in {"critical", "high"}
+            }
+        ),
         top_sources=tuple(top_sources),
         leak_correlation=leak_rate,
         leak_base_rate=base_rate,
         skipped=_texts(doc.get("skipped")),
     )
+
+
+def _severest(alerts: list[Alert]) -> str:
+    return min((a.severity for a in alerts), key=lambda s: _SEVERITY_RANK.get(s, 5))
+
+
+def _rule_summaries(alerts: list[Alert]) -> tuple[RuleSummary, ...]:
+    """One row per rule: its alerts, distinct keys, events, severest level and span."""
+    by_rule: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        by_rule.setdefault(alert.rule, []).append(alert)
+    rows = []
+    for rule, group in by_rule.items():
+        firsts = [a.first_seen for a in group if a.first_seen]
+        lasts = [a.last_seen for a in group if a.last_seen]
+        rows.append(
+            RuleSummary(
+                rule=rule,
+                severity=_severest(group),
+                alerts=len(group),
+                keys=len({(a.key_type, a.key) for a in group}),
+                events=sum(a.count for a in group),
+                first_seen=min(firsts) if firsts else None,
+                last_seen=max(lasts) if lasts else None,
+            )
+        )
+    return tuple(sorted(rows, key=lambda r: (_SEVERITY_RANK.get(r.severity, 5), -r.alerts, r.rule)))
+
+
+def _top_per_rule(ranked: list[Alert]) -> tuple[Alert, ...]:
+    """The largest alert of each rule, severest rules first (alerts arrive ranked)."""
+    best: dict[str, Alert] = {}
+    for alert in ranked:
+        known = best.get(alert.rule)
+        if known is None or (
+            _SEVERITY_RANK.get(alert.severity, 5) == _SEVERITY_RANK.get(known.severity, 5)
+            and alert.count > known.count
+        ):
+            best[alert.rule] = alert
+    return tuple(sorted(best.values(), key=lambda a: (_SEVERITY_RANK.get(a.severity, 5), -a.count)))
 
 
 def _leak_correlation(

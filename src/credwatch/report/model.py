@@ -34,6 +34,7 @@ __all__ = [
     "PlanProgress",
     "Progress",
     "Report",
+    "RuleSummary",
     "SchemeCensus",
     "SchemeRow",
     "SectionInfo",
@@ -220,6 +221,19 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class RuleSummary:
+    """Every alert of one detection rule: one campaign pattern."""
+
+    rule: str
+    severity: str
+    alerts: int
+    keys: int
+    events: int
+    first_seen: str | None
+    last_seen: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class HuntTimeline:
     """The latest hunt: volume over time, campaigns, top sources, leak correlation."""
 
@@ -231,9 +245,10 @@ class HuntTimeline:
     timeline: tuple[TimeBucket, ...]
     timeline_from_alerts: bool
     alerts_total: int
-    by_rule: tuple[tuple[str, int], ...]
+    rules: tuple[RuleSummary, ...]
     by_severity: tuple[tuple[str, int], ...]
     campaigns: tuple[Alert, ...]
+    block_sources: int
     top_sources: tuple[Alert, ...]
     leak_correlation: float | None
     leak_base_rate: float | None
