@@ -165,6 +165,9 @@ def test_unknown_and_empty(stored: str | None, scheme: str) -> None:
         "{PLAIN.B64}@@@",
         "{CRAM-MD5}abcd",
         "$2y$99$WbgqOz6zrSMf2Ty5BFSE4uoVsVrpWyvWH7hAklctfXLsVLV.XkCsS",
+        "$6$abc$short",
+        "$2y$05$short",
+        "$argon2id$v=19$m=1$$",
     ],
 )
 def test_malformed_is_reported_not_raised(stored: str) -> None:

@@ -62,6 +62,29 @@ _FAMILIES: tuple[HashScheme, ...] = (
     DigestFamily(),
     RawHexFamily(),
 )
+# Bare crypt ids we know: a string starting with one but of the wrong shape is Malformed.
+_KNOWN_IDS = {
+    "1": "MD5-CRYPT",
+    "5": "SHA256-CRYPT",
+    "6": "SHA512-CRYPT",
+    "2a": "BLF-CRYPT",
+    "2b": "BLF-CRYPT",
+    "2x": "BLF-CRYPT",
+    "2y": "BLF-CRYPT",
+    "y": "CRYPT",
+    "gy": "CRYPT",
+    "7": "CRYPT",
+    "md5": "CRYPT",
+    "sha1": "CRYPT",
+    "3": "CRYPT",
+    "apr1": "APR1-MD5",
+    "argon2i": "ARGON2I",
+    "argon2d": "ARGON2D",
+    "argon2id": "ARGON2ID",
+    "pbkdf2": "PBKDF2-SHA1",
+    "pbkdf2-sha256": "PBKDF2-SHA256",
+    "pbkdf2-sha512": "PBKDF2-SHA512",
+}
 # Errors a family could still raise on input nobody foresaw; turned into Malformed.
 _DEFENSIVE = (ValueError, TypeError, OverflowError, IndexError, KeyError, struct.error)
 
@@ -137,6 +160,17 @@ def _parse_bare(stored: str) -> _Parsed:
         info = _unknown("LOCKED", "locked (! or * before the hash): no password logs in")
         return _Parsed(info, None, stored)
     dollar = _DOLLAR.match(stored)
+    if dollar is not None and dollar.group(1) in _KNOWN_IDS:
+        scheme = _KNOWN_IDS[dollar.group(1)]
+        info = SchemeInfo(
+            scheme=scheme,
+            algorithm="unknown",
+            salted=True,
+            slow=False,
+            weak=False,
+            supported=True,
+        )
+        return _Parsed(info, None, stored, f"not a valid {scheme} string")
     if dollar is not None:
         name = f"{{UNKNOWN:${dollar.group(1)}$}}"
         return _Parsed(_unknown(name, f"unknown crypt id ${dollar.group(1)}$"), None, stored)
