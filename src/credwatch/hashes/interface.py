@@ -36,7 +36,10 @@ class SchemeInfo:
 
     Attributes:
         scheme: the census name, as Dovecot spells it (``SHA512-CRYPT``, ``BLF-CRYPT``,
-            ``PLAIN-MD5``, ``SSHA256``, ``ARGON2ID``, ``CRYPT``); ``{UNKNOWN:FOO}`` for an
+            ``PLAIN-MD5``, ``SSHA256``, ``ARGON2ID``, ``CRYPT``; bare hex digests are
+            ``PLAIN-MD5``, ``SHA1.HEX``, ``SHA256.HEX``, ``SHA512.HEX``; forms Dovecot has no
+            name for use the libpass name, e.g. ``PBKDF2-SHA256``, ``APR1-MD5``;
+            ``LOCKED`` for ``!``/``*``-locked hashes); ``{UNKNOWN:FOO}`` for an
             unknown ``{FOO}`` or ``$FOO$`` prefix, ``UNKNOWN`` for text without any
             recognisable shape, ``EMPTY`` for an empty field.
         algorithm: the underlying algorithm (``sha512crypt``, ``bcrypt``, ``md5``,
@@ -116,7 +119,9 @@ class HashScheme(Protocol):
     """One family of stored-hash formats (one module per family).
 
     ``identify`` looks at the payload left after any ``{SCHEME}`` prefix (``name`` is
-    that prefix, upper-cased, or ``None`` when there was none) and returns a
+    that prefix, upper-cased and without a ``.HEX``/``.B64`` suffix, or ``None`` when
+    there was none; the caller records the suffix in :attr:`SchemeInfo.encoding`, and
+    for textual schemes decodes the payload first) and returns a
     :class:`SchemeInfo` when the family owns it, else ``None``.  ``verify`` is only
     called with payloads this family identified; it never raises on bad input
     (it returns :class:`Malformed` or :class:`Unsupported`).
