@@ -105,3 +105,25 @@ def test_plausible_junk_is_malformed_or_unsupported_or_checked(prefix: str, body
     assert result.outcome in OUTCOMES
     if isinstance(result, Malformed | Unsupported):
         assert "Kanary" not in result.reason
+
+
+STORED = [
+    "{PLAIN}x",
+    "{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=",
+    "{CRAM-MD5}4a60bd37924fc5d45b4c92ce695bac86cb234bc3028aab2a71a225cb0dedfbb9",
+    "{DIGEST-MD5}3d3fc13b4531166e3f3ba4c9aed2e519",
+    "$1$XsWSHl71$j5inRiU.jLwcuzEcPmxXM0",
+    "$2y$04$1vh.P/83Qpep0dBCKVj.cOAp6k14BzHQowajHjkF0jHm0Hztffho2",
+    "McnV8vVElg/j.",
+    "$3$$bba7e76a87f61ff6aa300ea899a0540b",
+    "{SCRAM-SHA-1}1,AA==,AA==,AA==",
+    "{OTP}md4 1 seed 0000000000000000",
+]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.one_of(st.text(max_size=30), st.binary(max_size=30)))
+def test_any_password_gets_an_outcome(pw: str | bytes) -> None:
+    for stored in STORED:
+        assert verify(pw, stored, user="u@example.com").outcome in OUTCOMES
+    assert verify_many([(s, pw, None) for s in STORED]).num_rows == len(STORED)

@@ -210,6 +210,9 @@ class CryptFamily:
     ) -> VerifyResult:
         """Run crypt(3) with the stored string as setting; libpass where crypt(3) cannot."""
         name, algorithm = info.scheme, info.algorithm
+        if b"\0" in password:
+            # crypt(3) reads C strings, and IMAP/SASL cannot carry a NUL either.
+            return Unsupported(name, "a password with a NUL byte cannot reach crypt(3)")
         if algorithm == "unknown-crypt" or system_supports(algorithm):
             result = _system_verify(name, password, payload)
             if isinstance(result, NotMatched) and algorithm == "unknown-crypt":
@@ -223,7 +226,7 @@ class CryptFamily:
             if algorithm == "unknown-crypt":
                 return Malformed(name, "not a crypt(3) string this system understands")
             if system_supports(algorithm):
-                return Unsupported(name, "crypt(3) cannot take a password with NUL or non-UTF-8")
+                return Unsupported(name, "crypt(3) cannot take a password that is not UTF-8")
             return Unsupported(name, f"{algorithm} needs libxcrypt's crypt(3)")
         handler = getattr(passlib_hash, handler_name)
         try:
@@ -239,7 +242,7 @@ class CryptFamily:
 def _system_verify(name: str, password: bytes, payload: str) -> VerifyResult | None:
     """crypt(3)'s verdict, or ``None`` when it cannot take this password (libpass may)."""
     fn = system_crypt()
-    if fn is None or b"\0" in password:
+    if fn is None:
         return None
     try:
         text = password.decode("utf-8")
