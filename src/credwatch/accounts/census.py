@@ -34,13 +34,19 @@ __all__ = [
 
 
 def SCHEME_KEY_SQL(column: str) -> str:  # noqa: N802 - reads as the SQL expression it builds
-    """DuckDB expression grouping stored hashes by what decides their scheme."""
+    """DuckDB expression grouping stored hashes by what decides their scheme.
+
+    ``{SCHEME}`` plus a following crypt ``$id$``, a bare crypt ``$id$``, a locked
+    marker, or the length and alphabet of bare text.  String functions, not regular
+    expressions, on the common forms: this runs over every account.
+    """
+    after = f"substr({column}, strpos({column}, '}}') + 1)"
     return (
         f"CASE WHEN {column} IS NULL OR {column} = '' THEN 'empty' "
-        f"WHEN {column}[1] = '{{' THEN coalesce(nullif(regexp_extract({column}, "
-        f"'^(\\{{[^}}]{{0,40}}\\}}(\\$[^$]{{0,12}}\\$)?)', 1), ''), 'brace:' || length({column})) "
-        f"WHEN {column}[1] = '$' THEN coalesce(nullif(regexp_extract({column}, "
-        f"'^(\\$[^$]{{0,12}}\\$)', 1), ''), 'dollar') "
+        f"WHEN {column}[1] = '{{' AND strpos({column}, '}}') > 0 THEN "
+        f"left({column}, strpos({column}, '}}')) || CASE WHEN {after}[1] = '$' "
+        f"THEN '$' || left(split_part({after}, '$', 2), 12) || '$' ELSE '' END "
+        f"WHEN {column}[1] = '$' THEN '$' || left(split_part({column}, '$', 2), 12) || '$' "
         f"WHEN {column}[1] IN ('!', '*') THEN 'locked' "
         f"WHEN regexp_full_match({column}, '[0-9a-fA-F]+') THEN 'hex:' || length({column}) "
         f"ELSE 'text:' || length({column}) END"

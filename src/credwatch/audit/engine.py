@@ -92,8 +92,7 @@ def _load_accounts(
     """
     store = open_store(ws, store_name)
     keyer = ws.keyer()
-    norm = normalizer.sql("email")
-    rnorm = normalizer.sql("recovery_email")
+    norm = _join_form_sql(normalizer, "email")
     key = Keyer.sql_email_key("$prefix", "n")
     con.execute(
         "CREATE TABLE accts (id VARCHAR, tenant VARCHAR, status VARCHAR, raw_status VARCHAR, "
@@ -110,7 +109,9 @@ def _load_accounts(
             SELECT id, tenant, status, raw_status, mfa, email, n,
                    CASE WHEN n IS NOT NULL THEN {key} END,
                    CASE WHEN recovery_email IS NULL OR trim(recovery_email) = '' THEN NULL
-                        WHEN r_ascii THEN coalesce(split_part({rnorm}, '@', 2), '(invalid)')
+                        WHEN NOT contains(recovery_email, '@') THEN '(invalid)'
+                        WHEN r_ascii THEN lower(trim(string_split(recovery_email, '@')[-1],
+                                                     '{_WHITESPACE}'))
                    END,
                    CASE WHEN NOT r_ascii THEN recovery_email END,
                    password_hash, {SCHEME_KEY_SQL("password_hash")},
@@ -127,6 +128,24 @@ def _load_accounts(
         con.unregister("cw_batch")
     _python_normalise(con, normalizer, keyer)
     return digest.hexdigest(), digest.rows
+
+
+_WHITESPACE = " \t\r\n\x0b\x0c"
+
+
+def _join_form_sql(normalizer: Normalizer, column: str) -> str:
+    """The SQL form of a store address used for the join with the index.
+
+    Without per-domain rules, ``Normalizer.normalize`` of an ASCII address is its
+    trimmed, lowercased text when that text is a valid address, and invalid otherwise.
+    An invalid text can never equal a normalised address of the index (ingest keys
+    valid addresses only), so keying the trimmed, lowercased text gives exactly the same
+    matches while skipping the validating regular expression, the costliest step over
+    millions of accounts.  With domain rules the full :meth:`Normalizer.sql` runs.
+    """
+    if normalizer.domain_rules:
+        return normalizer.sql(column)
+    return f"nullif(lower(trim({column}, '{_WHITESPACE}')), '')"
 
 
 def _python_normalise(con: duckdb.DuckDBPyConnection, normalizer: Normalizer, keyer: Keyer) -> None:
@@ -197,48 +216,46 @@ def _verify(
     verify_slow: bool,
     timings: dict[str, float],
 ) -> None:
-    """Verify every (stored hash, leaked password) pair; table ``verdict(rowid, verdict)``."""
+    """Verify every (stored hash, leaked password) pair; table ``verdict(row_no, verdict)``."""
     con.register("leaked", leaked)
-    # Deterministic order so a resumed run produces the same checkpoint batches.
-    pairs: pa.Table = con.sql(
-        "SELECT a.rowid AS row_no, a.password_hash AS stored, l.password, "
-        "a.email AS user, s.slow FROM accts a "
+    pairs = (
+        "SELECT a.rowid AS row_no, a.password_hash AS stored, l.password, a.email AS user "
+        "FROM accts a "
         "JOIN (SELECT DISTINCT email_key, password FROM leaked) l ON l.email_key = a.email_key "
         "JOIN schemes s ON s.key = a.skey "
-        "WHERE a.password_hash IS NOT NULL AND a.password_hash <> '' "
-        "ORDER BY a.id, l.password"
-    ).to_arrow_table()
-    con.unregister("leaked")
-    slow_mask = pairs.column("slow")
-    fast = pairs.filter(pa.compute.invert(slow_mask))
-    slow = pairs.filter(slow_mask)
+        "WHERE a.password_hash IS NOT NULL AND a.password_hash <> '' AND s.slow = {slow}"
+    )
     started = time.perf_counter()
+    fast: pa.Table = con.sql(pairs.format(slow="false")).to_arrow_table()
     fast_out = verify_many(fast.select(["stored", "password", "user"]))
+    outcomes = [pa.table({"row_no": fast.column("row_no"), "outcome": fast_out.column("outcome")})]
+    del fast
     timings["verify_fast"] = time.perf_counter() - started
     started = time.perf_counter()
-    if verify_slow and slow.num_rows:
+    if verify_slow:
+        # Deterministic order: a resumed run must cut the same checkpoint batches.
+        slow: pa.Table = con.sql(
+            pairs.format(slow="true") + " ORDER BY a.id, l.password"
+        ).to_arrow_table()
         slow_out = verify_many(
             slow.select(["stored", "password", "user"]),
             executor=executor,
             checkpoint=checkpoint,
             progress=progress,
             job="audit",
-        ).column("outcome")
+        )
+        outcomes.append(
+            pa.table({"row_no": slow.column("row_no"), "outcome": slow_out.column("outcome")})
+        )
+        del slow
     else:
-        slow_out = pa.array(["skipped"] * slow.num_rows, pa.string())
+        skipped = con.sql(
+            "SELECT DISTINCT row_no, 'skipped' AS outcome FROM (" + pairs.format(slow="true") + ")"
+        ).to_arrow_table()
+        outcomes.append(skipped.cast(outcomes[0].schema))
     timings["verify_slow"] = time.perf_counter() - started
-    outcomes = pa.table(
-        {
-            "row_no": pa.concat_arrays(
-                [fast.column("row_no").combine_chunks(), slow.column("row_no").combine_chunks()]
-            ),
-            "outcome": pa.concat_arrays(
-                [fast_out.column("outcome").combine_chunks(), _flat(slow_out)]
-            ),
-        }
-    )
-    del pairs, fast, slow
-    con.register("outcomes", outcomes)
+    con.unregister("leaked")
+    con.register("outcomes", pa.concat_tables(outcomes))
     con.execute(
         "CREATE TABLE verdict AS SELECT row_no, CASE "
         "WHEN bool_or(outcome = 'matched') THEN 'matched' "
@@ -246,10 +263,6 @@ def _verify(
         "ELSE 'unverified' END AS verdict FROM outcomes GROUP BY row_no"
     )
     con.unregister("outcomes")
-
-
-def _flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def _classify(con: duckdb.DuckDBPyConnection, affected: list[str]) -> None:
@@ -287,73 +300,77 @@ def _classify(con: duckdb.DuckDBPyConnection, affected: list[str]) -> None:
             FROM found
         )
         SELECT id, tenant, status, raw_status, mfa,
-               coalesce(split_part(norm, '@', 2), '(invalid)') AS email_domain,
+               CASE WHEN contains(norm, '@') THEN string_split(norm, '@')[-1]
+                    ELSE '(invalid)' END AS email_domain,
                recovery_domain, scheme, supported, exposed, findings,
                least(risk_score, 100)::INTEGER AS risk_score,
                CAST(row_number() OVER (ORDER BY least(risk_score, 100) DESC, id) AS INTEGER)
                    AS priority,
                -- the same as credwatch.normalize.mask_email (tested)
-               CASE WHEN norm IS NULL THEN '***'
-                    ELSE left(norm, 1) || '***@' || split_part(norm, '@', 2) END AS masked_email
+               CASE WHEN norm IS NULL OR NOT contains(norm, '@') OR norm[1] = '@' THEN '***'
+                    ELSE left(norm, 1) || '***@' || string_split(norm, '@')[-1]
+               END AS masked_email
         FROM scored
         """
     )
     con.unregister("affected")
 
 
-def _counts(con: duckdb.DuckDBPyConnection, where: str = "true") -> dict[str, int]:
-    cols = ", ".join(f"count(*) FILTER (WHERE list_contains(findings, '{f}'))" for f in FINDINGS)
-    (row,) = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE exposed), {cols} FROM result WHERE {where}"
-    ).fetchall()
-    out = {"accounts": int(row[0]), "exposed": int(row[1])}
-    out.update({f: int(v) for f, v in zip(FINDINGS, row[2:], strict=True)})
-    return out
-
-
 def _summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    summary: dict[str, Any] = dict(_counts(con))
-    statuses = [
-        r[0] for r in con.execute("SELECT DISTINCT status FROM result ORDER BY 1").fetchall()
-    ]
-    tenants = [
-        r[0] for r in con.execute("SELECT DISTINCT tenant FROM result ORDER BY 1").fetchall()
-    ]
-    by_status = {s: _counts(con, f"status = {_sql_str(s)}") for s in statuses}
+    """Totals, per tenant x status x finding, per status and MFA, from one GROUP BY."""
+    cols = ", ".join(
+        f"count(*) FILTER (WHERE list_contains(findings, '{f}')) AS {f}" for f in FINDINGS
+    )
+    groups = con.execute(
+        f"SELECT tenant, status, mfa, count(*) AS accounts, "
+        f"count(*) FILTER (WHERE exposed) AS exposed, {cols} "
+        f"FROM result GROUP BY ALL ORDER BY tenant, status, mfa"
+    ).fetchall()
+    keys = ("accounts", "exposed", *FINDINGS)
+
+    def empty() -> dict[str, int]:
+        return dict.fromkeys(keys, 0)
+
+    def add(into: dict[str, int], values: tuple[Any, ...]) -> None:
+        for key, value in zip(keys, values, strict=True):
+            into[key] += int(value)
+
+    summary: dict[str, Any] = empty()
     by_tenant: dict[str, Any] = {}
-    for t in tenants:
-        entry: dict[str, Any] = dict(_counts(con, f"tenant = {_sql_str(t)}"))
-        entry["by_status"] = {
-            s: _counts(con, f"tenant = {_sql_str(t)} AND status = {_sql_str(s)}") for s in statuses
-        }
-        by_tenant[t] = entry
+    by_status: dict[str, dict[str, int]] = {}
+    by_mfa = {"enabled": empty(), "disabled": empty()}
+    statuses = sorted({str(g[1]) for g in groups})
+    for tenant, status, mfa, *values in groups:
+        add(summary, tuple(values))
+        entry = by_tenant.setdefault(tenant, {**empty(), "by_status": {}})
+        add(entry, tuple(values))
+        add(entry["by_status"].setdefault(status, empty()), tuple(values))
+        add(by_status.setdefault(status, empty()), tuple(values))
+        add(by_mfa["enabled" if mfa else "disabled"], tuple(values))
+    for entry in by_tenant.values():
+        for status in statuses:
+            entry["by_status"].setdefault(status, empty())
     summary["by_tenant"] = by_tenant
     summary["by_status"] = by_status
-    summary["by_mfa"] = {
-        "enabled": _counts(con, "mfa"),
-        "disabled": _counts(con, "NOT mfa"),
-    }
-    summary["unknown_statuses"] = {
-        str(k): int(v)
-        for k, v in con.execute(
-            "SELECT coalesce(raw_status, '(null)'), count(*) FROM result "
-            "WHERE status = 'unknown' GROUP BY 1 ORDER BY 2 DESC, 1"
-        ).fetchall()
-    }
-    summary["schemes"] = {
-        str(k): int(v)
-        for k, v in con.execute(
-            "SELECT scheme, count(*) FROM result GROUP BY 1 ORDER BY 2 DESC, 1"
-        ).fetchall()
-    }
-    summary["unknown_schemes"] = {
-        str(k): int(v)
-        for k, v in con.execute(
-            "SELECT scheme, count(*) FROM result WHERE NOT supported "
-            "AND scheme NOT IN ('EMPTY', 'LOCKED') GROUP BY 1 ORDER BY 2 DESC, 1"
-        ).fetchall()
-    }
+    summary["by_mfa"] = by_mfa
+    summary["unknown_statuses"] = _count_map(
+        con,
+        "SELECT coalesce(raw_status, '(null)'), count(*) FROM result "
+        "WHERE status = 'unknown' GROUP BY 1 ORDER BY 2 DESC, 1",
+    )
+    summary["schemes"] = _count_map(
+        con, "SELECT scheme, count(*) FROM result GROUP BY 1 ORDER BY 2 DESC, 1"
+    )
+    summary["unknown_schemes"] = _count_map(
+        con,
+        "SELECT scheme, count(*) FROM result WHERE NOT supported "
+        "AND scheme NOT IN ('EMPTY', 'LOCKED') GROUP BY 1 ORDER BY 2 DESC, 1",
+    )
     return summary
+
+
+def _count_map(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, int]:
+    return {str(k): int(v) for k, v in con.execute(sql).fetchall()}
 
 
 def _new_run_id(now: datetime) -> str:
