@@ -251,7 +251,11 @@ def _summary(alert: Alert) -> str:
 def _render(result: HuntResult) -> None:
     files = Table(title="Files", show_edge=False)
     for col in ("file", "lines", "parsed", "unparsed", "note"):
-        files.add_column(col, justify="right" if col in ("lines", "parsed", "unparsed") else "left")
+        files.add_column(
+            col,
+            justify="right" if col in ("lines", "parsed", "unparsed") else "left",
+            overflow="fold",
+        )
     for f in result.files:
         files.add_row(
             escape(f.path),
@@ -266,9 +270,14 @@ def _render(result: HuntResult) -> None:
     if not result.alerts:
         out_console.print(f"{result.events:,} events, no alerts")
         return
-    table = Table(
-        title=f"{len(result.alerts):,} alerts over {result.events:,} events", show_edge=False
+    by_rule: dict[str, int] = {}
+    for alert in result.alerts:
+        by_rule[alert.rule] = by_rule.get(alert.rule, 0) + 1
+    out_console.print(
+        f"{len(result.alerts):,} alerts over {result.events:,} events: "
+        + ", ".join(f"{rule} {n:,}" for rule, n in sorted(by_rule.items()))
     )
+    table = Table(show_edge=False)
     for col in ("severity", "rule", "key", "count", "first seen", "last seen", "evidence"):
         table.add_column(col)
     shown = 0
