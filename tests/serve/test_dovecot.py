@@ -4,7 +4,9 @@ The test writes a private ``dovecot.conf`` (IMAP on a high port of 127.0.0.1, a
 passwd-file passdb, base and state folders in a temporary directory), starts
 ``dovecot -F`` and ``credwatch serve``, and logs in with imaplib from two loopback
 addresses: the flagged one (127.0.0.2) is refused although the password is right, the
-clean one (127.0.0.1) logs in.  Dovecot's ``report`` calls reach the endpoint too.
+clean one (127.0.0.1) logs in; a third (127.0.0.3) fails three times, Dovecot reports
+each failure, hunt's online ``failures_per_ip`` rule fires and its right password is
+refused from then on.
 Skips locally without Dovecot, fails under CI=true.
 """
 
@@ -106,7 +108,7 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
     raise AssertionError("dovecot did not listen within 30 s")
 
 
-def _login(port: int, source: str) -> bool:
+def _login(port: int, source: str, password: str = PASSWORD) -> bool:
     class FromSource(imaplib.IMAP4):
         def _create_socket(self, timeout: float | None) -> socket.socket:
             return socket.create_connection(
@@ -115,7 +117,7 @@ def _login(port: int, source: str) -> bool:
 
     client = FromSource("127.0.0.1", port, timeout=15)
     try:
-        client.login(USER, PASSWORD)
+        client.login(USER, password)
     except imaplib.IMAP4.error:
         return False
     finally:
@@ -133,6 +135,10 @@ def test_dovecot_refuses_a_flagged_source_and_admits_a_clean_one(
     dovecot = require_program("dovecot")
     ws = Workspace(root=tmp_path / "ws")
     shutil.copytree(leak_ws.root, ws.root)
+    ws.config_path.write_text(
+        f'[serve]\ntoken = "{TOKEN}"\n[hunt.failures_per_ip]\nwindow = 600\nthreshold = 3\n',
+        encoding="utf-8",
+    )
     server = start_server(ws)
     for sub in ("run", "state", "home"):
         (dovecot_root / sub).mkdir()
@@ -156,6 +162,12 @@ def test_dovecot_refuses_a_flagged_source_and_admits_a_clean_one(
         assert flagged.status_code == 201
         assert _login(imap_port, "127.0.0.1"), log.read_text(errors="replace")[-2000:]
         assert not _login(imap_port, "127.0.0.2")
+        assert _login(imap_port, "127.0.0.1")
+        # Online detection: three failures reported by Dovecot flag 127.0.0.3 ...
+        for _ in range(3):
+            assert not _login(imap_port, "127.0.0.3", password="wrong")
+        # ... so the right password from there is refused now.
+        assert not _login(imap_port, "127.0.0.3")
         assert _login(imap_port, "127.0.0.1")
         metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
     finally:

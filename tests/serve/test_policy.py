@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import redis
@@ -21,7 +23,7 @@ from credwatch.serve import (
 )
 from credwatch.serve.interface import FlagStore
 from credwatch.workspace import Workspace
-from tests.serve.conftest import AUTH, AppClient
+from tests.serve.conftest import AUTH, TOKEN, AppClient
 
 
 class FailureCounter:
@@ -217,3 +219,69 @@ def test_http_policy_bad_requests(
 )
 def test_http_bad_flags(client: AppClient, body: dict[str, object]) -> None:
     assert client.post("/v1/policy/flags", json=body, headers=AUTH).status_code == 422
+
+
+def _hunt_ws(leak_ws: Workspace, root: Path, redis_url: str | None = None) -> Workspace:
+    ws = Workspace(root=root / "ws")
+    shutil.copytree(leak_ws.root, ws.root)
+    redis_line = f'redis_url = "{redis_url}"\n' if redis_url else ""
+    ws.config_path.write_text(
+        f'[serve]\ntoken = "{TOKEN}"\n{redis_line}'
+        "[hunt.failures_per_ip]\nwindow = 600\nthreshold = 3\n",
+        encoding="utf-8",
+    )
+    return ws
+
+
+def _report_failures(client: AppClient, ip: str, n: int) -> None:
+    for i in range(n):
+        body = {"login": f"user{i}@nifty.com", "remote": ip, "protocol": "imap"}
+        response = client.post(
+            "/v1/policy",
+            params={"command": "report"},
+            json={**body, "success": False, "policy_reject": False},
+            headers=AUTH,
+        )
+        assert response.status_code == 200
+
+
+def _allowed(client: AppClient, ip: str) -> int:
+    body = {"login": "taro@nifty.com", "remote": ip, "protocol": "imap"}
+    return int(
+        client.post("/v1/policy", params={"command": "allow"}, json=body, headers=AUTH).json()[
+            "status"
+        ]
+    )
+
+
+def test_hunt_detectors_flag_a_brute_forcing_source(
+    leak_ws: Workspace, tmp_path: Path, make_client: Callable[..., AppClient]
+) -> None:
+    client = make_client(_hunt_ws(leak_ws, tmp_path))
+    _report_failures(client, "198.51.100.23", 2)
+    assert _allowed(client, "198.51.100.23") == 0
+    _report_failures(client, "198.51.100.23", 1)
+    assert _allowed(client, "198.51.100.23") < 0
+    assert _allowed(client, "198.51.100.24") == 0
+
+
+@pytest.mark.redis
+def test_hunt_state_is_shared_across_workers_and_restarts(
+    leak_ws: Workspace, tmp_path: Path, redis_url: str, make_client: Callable[..., AppClient]
+) -> None:
+    ip = f"198.51.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+    ws = _hunt_ws(leak_ws, tmp_path, redis_url)
+    worker_a = make_client(ws)
+    worker_b = make_client(ws)
+    try:
+        # Failures reported to two workers add up in the shared windows.
+        _report_failures(worker_a, ip, 2)
+        _report_failures(worker_b, ip, 1)
+        assert _allowed(worker_a, ip) < 0
+        restarted = make_client(ws)
+        assert _allowed(restarted, ip) < 0
+    finally:
+        client = redis.Redis.from_url(redis_url)
+        client.delete(f"credwatch:flag:ip:{ip}")
+        for key in client.scan_iter(f"credwatch:hunt:*{ip}*"):
+            client.delete(key)

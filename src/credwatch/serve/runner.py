@@ -28,11 +28,13 @@ from credwatch.corpus.build import ImportReport, import_files
 from credwatch.corpus.index_source import open_index_source
 from credwatch.corpus.store import open_corpus
 from credwatch.errors import ConfigError
+from credwatch.hunt import HuntConfig, MemoryState, OnlineHunter, RedisState, StateStore
 from credwatch.serve.app import ServeDeps, create_app
 from credwatch.serve.check import CheckService
 from credwatch.serve.corpus_provider import CorpusProvider
 from credwatch.serve.flags_memory import MemoryFlagStore
 from credwatch.serve.flags_redis import RedisFlagStore
+from credwatch.serve.hunt_observer import HuntObserver
 from credwatch.serve.interface import FlagStore
 from credwatch.serve.policy import PolicyEngine
 from credwatch.serve.range import RangeService
@@ -55,19 +57,27 @@ def build_deps(ws: Workspace, settings: ServeSettings | None = None) -> ServeDep
     checks = CheckService(keyer, ws.config().normalizer())
     provider = CorpusProvider(ws.corpus_dir)
     flags: FlagStore
+    state: StateStore
     if settings.redis_url:
         flags = RedisFlagStore(redis.Redis.from_url(settings.redis_url, socket_timeout=2.0))
+        state = RedisState(
+            redis.Redis.from_url(settings.redis_url, socket_timeout=2.0, decode_responses=True)
+        )
     else:
         flags = MemoryFlagStore()
+        state = MemoryState()
 
     def user_key(login: str) -> str | None:
         key = checks.email_key(login)
         return None if key is None else key.hex()
 
+    hunter = OnlineHunter.from_config(
+        HuntConfig.from_section(ws.config().section("hunt")), state, secret=keyer.pepper
+    )
     policy = PolicyEngine(
         flags,
         user_key=user_key,
-        observer=None,
+        observer=HuntObserver(hunter, user_key=user_key, ttl=settings.flag_ttl_seconds),
         exposed=lambda login: checks.exposed(provider.get(), login),
         delay_seconds=settings.policy_delay_seconds,
     )
