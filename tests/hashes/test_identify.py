@@ -168,6 +168,8 @@ def test_unknown_and_empty(stored: str | None, scheme: str) -> None:
         "$6$abc$short",
         "$2y$05$short",
         "$argon2id$v=19$m=1$$",
+        # Dovecot hands {CRYPT} to crypt(3), which has no Argon2: no password logs in.
+        "{CRYPT}$argon2id$v=19$m=65536,t=3,p=1$qLxuLBkoB0c5nGBNVQpznA$9Qa2XJe8WXeMb0bmNCwPfSfypf+/0UVry51lFHbSMzc",
     ],
 )
 def test_malformed_is_reported_not_raised(stored: str) -> None:
