@@ -304,7 +304,7 @@ def _import_locked(
     known = {
         str(entry.get("digest"))
         for entry in (previous.manifest.get("imports", []) if previous else [])
-        if isinstance(entry, dict)
+        if isinstance(entry, dict) and entry.get("mode") == mode
     }
     width = WIDTH[mode]
     if previous is not None and index is None and all(d in known for _, d, _ in inputs):
