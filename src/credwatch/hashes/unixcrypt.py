@@ -179,6 +179,8 @@ class CryptFamily:
         if name is not None and name not in _CRYPT_NAMES:
             return None
         found = _classify(payload)
+        if found is not None and found[0] == "apr1" and name is not None:
+            found = None  # Dovecot would pass {CRYPT}$apr1$ to crypt(3), which lacks it
         if found is None:
             if name is None or name == "MD5":
                 return None
