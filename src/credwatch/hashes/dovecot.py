@@ -7,7 +7,8 @@
 - ``DIGEST-MD5``: hex MD5 of ``user:realm:password``, the login name split at its last
   ``@`` into user and realm; needs the user name.
 - ``SCRAM-SHA-1``, ``SCRAM-SHA-256``: ``ITERATIONS,SALT,STOREDKEY,SERVERKEY`` (RFC 5802).
-- ``OTP``: ``ALGO SEQ SEED HASH``, the S/KEY state of RFC 2289 (md4, md5, sha1).
+- ``OTP``: ``ALGO SEQ SEED HASH``, the S/KEY state of RFC 2289 (md4, md5, sha1);
+  ``SKEY`` (Dovecot 2.2) is the same format with md4.
 - ``PBKDF2``: Dovecot's ``$1$SALT$ROUNDS$HEX``, PBKDF2-HMAC-SHA1 with the salt text as
   salt, 20 bytes.
 """
@@ -91,7 +92,7 @@ class DovecotFamily:
             return _info(name, "digest-md5", salted=False, slow=False, weak=True)
         if name in _SCRAM:
             return _info(name, f"scram-{_SCRAM[name]}", salted=True, slow=True, weak=False)
-        if name == "OTP":
+        if name in {"OTP", "SKEY"}:  # SKEY: Dovecot 2.2's name for the MD4 OTP state
             return _info(name, "otp", salted=True, slow=True, weak=False)
         if name == "PBKDF2":
             return _info(name, "pbkdf2-sha1", salted=True, slow=True, weak=False)
@@ -110,7 +111,7 @@ class DovecotFamily:
             return _digest_md5(info, password, payload, user)
         elif name in _SCRAM:
             return _scram(name, _SCRAM[name], password, payload)
-        elif name == "OTP":
+        elif name in {"OTP", "SKEY"}:
             match = _OTP.fullmatch(payload.strip())
             if match is None:
                 return Malformed(name, "not 'ALGO SEQ SEED HASH'")
