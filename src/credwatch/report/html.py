@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from credwatch.report import charts
+from credwatch.report.formatting import short_time
 from credwatch.report.json_renderer import report_document
 from credwatch.report.model import SCHEMA_VERSION, SECTIONS, Missing, Report
 
@@ -31,6 +32,7 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.tests["missingsection"] = lambda value: isinstance(value, Missing)
+    env.filters["when"] = short_time
     return env
 
 

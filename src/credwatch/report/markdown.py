@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from credwatch.report.formatting import short_time
 from credwatch.report.model import SECTIONS, Missing, Report
 
 __all__ = ["MarkdownRenderer"]
@@ -33,6 +34,7 @@ class MarkdownRenderer:
             keep_trailing_newline=True,
         )
         env.tests["missingsection"] = lambda value: isinstance(value, Missing)
+        env.filters["when"] = short_time
         env.filters["cell"] = _cell
         self._template = env.get_template("report.md.j2")
 
