@@ -42,7 +42,7 @@ from credwatch.apply.passwd_file import PasswdFileActuator
 from credwatch.apply.specs import parse_file_specs, parse_sql_specs
 from credwatch.apply.sql import DEFAULT_BATCH_SIZE, SqlActuator
 from credwatch.errors import InputError
-from credwatch.plan.model import Plan, load_plan
+from credwatch.plan.model import Plan, gc_paused, load_plan
 from credwatch.plan.remediate import check_actionable, open_audit_run, store_ref
 from credwatch.workspace import Workspace
 
@@ -197,6 +197,18 @@ def apply_plan(
         ExternalServiceError: the store failed (exit 4); committed batches stay journaled
             and a new apply resumes after them.
     """
+    with gc_paused():
+        return _apply(ws, path, yes=yes, batch_size=batch_size, on_progress=on_progress)
+
+
+def _apply(
+    ws: Workspace,
+    path: Path,
+    *,
+    yes: bool,
+    batch_size: int,
+    on_progress: Callable[[int, int], None] | None,
+) -> ApplyReport:
     plan = load_plan(path)
     cfg = store_config(ws.config(), plan.store.name)
     _check_inputs(ws, plan, cfg, path)

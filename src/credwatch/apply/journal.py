@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
+
+import orjson
 
 from credwatch.errors import InputError
 
@@ -54,16 +55,12 @@ class JournalError(InputError):
     """The journal is unreadable or its chain is broken (exit 3)."""
 
 
-#: The canonical form of a record: sorted keys, no spaces, UTF-8 (one encoder, reused).
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _line(record: Mapping[str, Any], prev: str) -> tuple[str, str]:
+def _line(record: Mapping[str, Any], prev: str) -> tuple[bytes, str]:
     body = dict(record)
     body["prev"] = prev
-    canonical = _CANONICAL.encode(body)
-    digest = hashlib.sha256(canonical.encode()).hexdigest()
-    return canonical[:-1] + ',"hash":"' + digest + '"}\n', digest
+    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    digest = hashlib.sha256(canonical).hexdigest()
+    return canonical[:-1] + b',"hash":"' + digest.encode() + b'"}\n', digest
 
 
 class Journal:
@@ -76,7 +73,7 @@ class Journal:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fh: IO[str] | None = None
+        self._fh: IO[bytes] | None = None
         self._last = GENESIS
         #: The file's size when the lock was taken.
         self.size = 0
@@ -84,7 +81,7 @@ class Journal:
     def __enter__(self) -> Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-        fh = os.fdopen(fd, "r+", encoding="utf-8")
+        fh = os.fdopen(fd, "rb+")
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -124,7 +121,7 @@ class Journal:
         for record in records:
             line, prev = _line({"time": stamp, **record}, prev)
             lines.append(line)
-        self._fh.write("".join(lines))
+        self._fh.write(b"".join(lines))
         self._fh.flush()
         os.fsync(self._fh.fileno())
         self._last = prev
@@ -152,8 +149,8 @@ def _last_hash(path: Path) -> str:
             hint="run `credwatch journal verify`; move the damaged journal aside to start anew",
         )
     try:
-        value = json.loads(lines[-1])["hash"]
-    except (json.JSONDecodeError, KeyError, TypeError):
+        value = orjson.loads(lines[-1])["hash"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
         raise JournalError(f"{path}: the last line is not a journal record") from None
     return str(value)
 
@@ -223,16 +220,16 @@ def _check_line(raw: bytes, prev: str) -> dict[str, Any] | str:
     if not raw.endswith(b"\n"):
         return "incomplete last line"
     try:
-        record = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError:
         return "not JSON"
     if not isinstance(record, dict) or not isinstance(record.get("hash"), str):
         return "not a journal record"
     claimed = record.pop("hash")
     if record.get("prev") != prev:
         return "does not link to the line before (a line was removed, inserted or reordered)"
-    canonical = _CANONICAL.encode(record)
-    if hashlib.sha256(canonical.encode()).hexdigest() != claimed:
+    canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    if hashlib.sha256(canonical).hexdigest() != claimed:
         return "content does not match its hash (the line was edited)"
     record["hash"] = claimed
     return record
@@ -291,8 +288,8 @@ def _records(path: Path, plan_digest: str) -> Iterator[dict[str, Any]]:
             if needle not in raw:
                 continue
             try:
-                record = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError):
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError:
                 raise JournalError(
                     f"{path}:{number}: not a journal record",
                     hint="run `credwatch journal verify`",

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from credwatch.accounts.config import StoreConfig, StoreKind, store_config
 from credwatch.errors import ConfigError, InputError
+from credwatch.keys import Keyer
 from credwatch.plan.model import (
     ACTION_ORDER,
     AccountPlan,
@@ -32,6 +33,7 @@ from credwatch.plan.model import (
     PlanInputs,
     PlannedAction,
     StoreRef,
+    gc_paused,
     keyed_id,
 )
 from credwatch.plan.policy import RemediationPolicy, default_policy
@@ -170,6 +172,28 @@ def plan_remediation(
     missing = [c for c in _NEEDED_COLUMNS if c not in parquet.schema_arrow.names]
     if missing:
         raise InputError(f"{ref.accounts_path}: missing columns {', '.join(missing)}")
+    with gc_paused():
+        accounts = _decide(parquet, policy, keyer)
+    return Plan(
+        kind="remediation",
+        created_at=clock().isoformat(timespec="seconds"),
+        store=store_ref(cfg),
+        inputs=PlanInputs(
+            store_digest=str(ref.summary["store_digest"]),
+            policy=policy.name,
+            policy_digest=policy.digest,
+            audit_run=ref.run,
+            audit_summary_digest=ref.summary_digest,
+        ),
+        id_form=id_form,
+        rules={r.name: r.describe() for r in policy.rules},
+        accounts=tuple(accounts),
+    )
+
+
+def _decide(
+    parquet: pq.ParquetFile, policy: RemediationPolicy, keyer: Keyer | None
+) -> list[AccountPlan]:
     accounts: list[AccountPlan] = []
     for batch in parquet.iter_batches(batch_size=65_536, columns=list(_NEEDED_COLUMNS)):
         rows = batch.to_pydict()
@@ -196,21 +220,7 @@ def plan_remediation(
                     actions=tuple(_ordered(planned)),
                 )
             )
-    return Plan(
-        kind="remediation",
-        created_at=clock().isoformat(timespec="seconds"),
-        store=store_ref(cfg),
-        inputs=PlanInputs(
-            store_digest=str(ref.summary["store_digest"]),
-            policy=policy.name,
-            policy_digest=policy.digest,
-            audit_run=ref.run,
-            audit_summary_digest=ref.summary_digest,
-        ),
-        id_form=id_form,
-        rules={r.name: r.describe() for r in policy.rules},
-        accounts=tuple(accounts),
-    )
+    return accounts
 
 
 def _ordered(planned: Mapping[str, PlannedAction]) -> list[PlannedAction]:

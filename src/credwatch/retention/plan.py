@@ -24,6 +24,7 @@ from credwatch.plan.model import (
     Plan,
     PlanInputs,
     PlannedAction,
+    gc_paused,
     keyed_id,
 )
 from credwatch.plan.remediate import check_actionable, store_ref, uses_keyed_ids
@@ -55,7 +56,8 @@ def plan_retention(
     now = clock()
     try:
         digest = source.snapshot_digest()
-        accounts = _decide(source, policy, now, keyer, batch_size)
+        with gc_paused():
+            accounts = _decide(source, policy, now, keyer, batch_size)
     finally:
         if isinstance(source, SqlStore):
             source.engine.dispose()
