@@ -240,3 +240,35 @@ def open_offline(
             proc.wait(timeout=10)
         log.close()
     return run
+
+
+def main(argv: list[str]) -> int:
+    """``python3 -m tests.report.cdp REPORT.html OUT.png [HEIGHT]``: a screenshot of the top.
+
+    Used to refresh ``docs/report-screenshot.png`` from a demo report.
+    """
+    import shutil  # noqa: PLC0415 - only for this command
+    import tempfile  # noqa: PLC0415
+
+    from PIL import Image  # noqa: PLC0415 - matplotlib's dependency
+
+    chromium = shutil.which("chromium")
+    if chromium is None or len(argv) < 2:
+        print("usage: python3 -m tests.report.cdp REPORT.html OUT.png [HEIGHT] (needs chromium)")
+        return 2
+    with tempfile.TemporaryDirectory() as profile:
+        run = open_offline(chromium, Path(argv[0]), Path(profile), "document.title")
+    shot = Path(argv[1])
+    shot.write_bytes(run.screenshot)
+    height = int(argv[2]) if len(argv) > 2 else 2000
+    with Image.open(shot) as image:
+        top = image.crop((0, 0, image.width, min(height, image.height)))
+        top.save(shot, optimize=True)
+    print(f"{shot}: {run.errors or 'no console errors'}; requests: {run.requests}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))
