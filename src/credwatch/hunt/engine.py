@@ -219,7 +219,9 @@ class Engine:
         src = src.append_column("after", pa.array(np.full(src.num_rows, -1, dtype=np.int32)))
         parts: list[pa.Table] = []
         while src.num_rows and self.rules:
-            classified = con.sql(self._classify + " WHERE rid IS NOT NULL").to_arrow_table()  # noqa: F841
+            classified = con.sql(  # noqa: F841 - DuckDB scans it
+                f"SELECT * FROM ({self._classify}) WHERE rid IS NOT NULL"
+            ).to_arrow_table()
             staged = con.sql(self._fast).to_arrow_table()
             if staged.num_rows == 0:
                 break
@@ -443,37 +445,47 @@ _V4 = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"
 def normalize_ips(column: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array]:
     """Validate addresses and compute their /24 (IPv4) or /64 (IPv6) subnet.
 
-    IPv4 is checked vectorised; the (few) IPv6 values go through :mod:`ipaddress` once
-    per distinct value (IPv4-mapped addresses become IPv4).  Invalid values become NULL.
+    Works on the distinct values only (a log repeats its addresses): IPv4 is checked
+    vectorised, IPv6 through :mod:`ipaddress` (IPv4-mapped addresses become IPv4).
+    Invalid values become NULL.
     """
     arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if len(arr) == 0:
         return pa.array([], pa.string()), pa.array([], pa.string())
-    is_v4 = pc.fill_null(pc.match_substring_regex(arr, _V4), False)
-    v4 = pc.if_else(is_v4, arr, pa.scalar(None, pa.string()))
+    encoded = pc.dictionary_encode(arr)
+    values, indices = encoded.dictionary, encoded.indices
+    ips, nets = _normalize_distinct(values)
+    return ips.take(indices), nets.take(indices)
+
+
+def _normalize_distinct(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    is_v4 = pc.fill_null(pc.match_substring_regex(values, _V4), False)
+    v4 = pc.if_else(is_v4, values, pa.scalar(None, pa.string()))
     v4_subnet = pc.binary_join_element_wise(
         pc.replace_substring_regex(v4, r"\.[0-9]+$", ""), ".0/24", ""
     )
-    maybe_v6 = pc.and_(pc.invert(is_v4), pc.fill_null(pc.match_substring(arr, ":"), False))
+    maybe_v6 = pc.and_(pc.invert(is_v4), pc.fill_null(pc.match_substring(values, ":"), False))
     if not pc.any(maybe_v6).as_py():
         return v4, v4_subnet
-    distinct = pc.unique(pc.filter(arr, maybe_v6)).to_pylist()
-    mapping: dict[str, tuple[str | None, str | None]] = {}
-    for text in distinct:
+    fixed_ip: list[str | None] = []
+    fixed_net: list[str | None] = []
+    for text in values.filter(maybe_v6).to_pylist():
         try:
             addr = ipaddress.ip_address(text)
         except ValueError:
-            mapping[text] = (None, None)
+            fixed_ip.append(None)
+            fixed_net.append(None)
             continue
         if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-            v4addr = addr.ipv4_mapped
-            mapping[text] = (str(v4addr), str(ipaddress.ip_network(f"{v4addr}/24", strict=False)))
+            mapped = addr.ipv4_mapped
+            fixed_ip.append(str(mapped))
+            fixed_net.append(str(ipaddress.ip_network(f"{mapped}/24", strict=False)))
         else:
-            mapping[text] = (str(addr), str(ipaddress.ip_network(f"{addr}/64", strict=False)))
-    keys = pa.array(list(mapping), pa.string())
-    idx = pc.index_in(arr, value_set=keys)
-    fixed_ip = pa.array([v[0] for v in mapping.values()], pa.string()).take(idx)
-    fixed_net = pa.array([v[1] for v in mapping.values()], pa.string()).take(idx)
-    ips = pc.if_else(maybe_v6, fixed_ip, v4)
-    nets = pc.if_else(maybe_v6, fixed_net, v4_subnet)
-    return ips, nets
+            fixed_ip.append(str(addr))
+            fixed_net.append(str(ipaddress.ip_network(f"{addr}/64", strict=False)))
+    positions = np.flatnonzero(maybe_v6.to_numpy(zero_copy_only=False))
+    ips = v4.to_numpy(zero_copy_only=False).astype(object)
+    nets = v4_subnet.to_numpy(zero_copy_only=False).astype(object)
+    ips[positions] = fixed_ip
+    nets[positions] = fixed_net
+    return pa.array(ips, pa.string()), pa.array(nets, pa.string())

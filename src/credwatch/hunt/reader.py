@@ -202,7 +202,9 @@ class FileReader:
             try:
                 piece = stream.read(min(_STEP, self.block_bytes - size))
             except _STREAM_ERRORS:
-                self.error = f"{self.compression} stream is truncated or corrupt; read what came before"
+                self.error = (
+                    f"{self.compression} stream is truncated or corrupt; read what came before"
+                )
                 return b"".join(parts), True
             if not piece:
                 return b"".join(parts), True
