@@ -143,6 +143,18 @@ def _truncate_hashes(gen: Path) -> None:
     path.write_bytes(path.read_bytes()[:-3])
 
 
+def _truncate_text(gen: Path) -> None:
+    path = gen / "sha1.text"
+    path.write_bytes(path.read_bytes()[:-1])
+
+
+def _corrupt_text_offsets(gen: Path) -> None:
+    path = gen / "sha1.textoffsets"
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
 def _drop_manifest(gen: Path) -> None:
     (gen / "manifest.json").unlink()
 
@@ -154,7 +166,15 @@ def _future_schema(gen: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "damage", [_corrupt_offsets, _truncate_hashes, _drop_manifest, _future_schema]
+    "damage",
+    [
+        _corrupt_offsets,
+        _truncate_hashes,
+        _truncate_text,
+        _corrupt_text_offsets,
+        _drop_manifest,
+        _future_schema,
+    ],
 )
 def test_corrupt_generation_is_refused_and_previous_served(tmp_path: Path, damage) -> None:
     root = tmp_path / "corpus"
@@ -237,6 +257,7 @@ def test_lookup_and_render_agree_with_a_dict(
     expected = sorted(same)
     text = "\r\n".join(f"{h[5:]}:{c}" for h, c in expected).encode()
     assert render_range(*layer.slice(bucket)) == text
+    assert layer.body(bucket) == text
 
 
 def test_corrupt_error_is_an_input_error() -> None:

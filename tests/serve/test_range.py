@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credwatch.corpus import import_files
-from credwatch.serve import parse_prefix
+from credwatch.corpus import import_files, open_corpus
+from credwatch.corpus.store import open_generation
+from credwatch.serve import RangeService, parse_prefix
 from credwatch.workspace import Workspace
 from tests.serve.conftest import PASSWORDS, AppClient, hibp_file, sha1_hex, write_lines
 
@@ -164,3 +168,24 @@ def test_parse_prefix_accepts_exactly_ascii_hex(text: str) -> None:
     if value is not None:
         assert value == int(text, 16)
         assert 0 <= value < 1 << 20
+
+
+def test_layers_without_text_are_rendered_and_cached(range_ws: Workspace, tmp_path: Path) -> None:
+    corpus = open_corpus(range_ws.corpus_dir).corpus
+    assert corpus is not None
+    copy = tmp_path / corpus.name
+    shutil.copytree(corpus.path, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    for entry in manifest["layers"].values():
+        entry.pop("text_bytes", None)
+        entry.pop("text_offsets_sha256", None)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    plain = open_generation(copy)
+    service = RangeService(cache_bytes=1 << 20, padding_rows=0)
+    bucket = int(sha1_hex("password")[:5], 16)
+    rendered = service.body(plain, "sha1", bucket)
+    expected = service.body(corpus, "sha1", bucket)
+    assert rendered is not None
+    assert expected is not None
+    assert rendered.body == expected.body
+    assert service.body(plain, "sha1", bucket) is rendered  # from the cache

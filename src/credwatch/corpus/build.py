@@ -384,7 +384,7 @@ def _merge(
     other: Mode = "ntlm" if mode == "sha1" else "sha1"
     width = WIDTH[mode]
     writers = {
-        mode: LayerWriter(work, mode, width),
+        mode: LayerWriter(work, mode, width, text=True),
         f"index-{mode}": LayerWriter(work, f"index-{mode}", width),
     }
     if refresh_keys:
@@ -430,8 +430,10 @@ def _merge(
     for name in carried:
         if previous is None or previous.layer(name) is None:
             continue
-        for suffix in ("hashes", "counts", "offsets"):
-            os.link(previous.path / f"{name}.{suffix}", work / f"{name}.{suffix}")
+        for suffix in ("hashes", "counts", "offsets", "text", "textoffsets"):
+            source = previous.path / f"{name}.{suffix}"
+            if source.exists():
+                os.link(source, work / f"{name}.{suffix}")
         infos[name] = dict(previous.manifest["layers"][name])
     return infos
 

@@ -51,6 +51,8 @@ WIDTH: dict[str, int] = {"sha1": 20, "ntlm": 16}
 #: Number of 5-hex prefixes.
 BUCKETS = 1 << 20
 _OFFSETS_BYTES = (BUCKETS + 1) * 8
+#: Rows rendered at once when writing a text layer (bounds that step's memory).
+_TEXT_CHUNK = 1 << 20
 
 _DEC5 = np.frombuffer(b"".join(b"%05d" % i for i in range(100_000)), dtype="S5")
 _DIGIT_THRESHOLDS = np.array([10**i for i in range(1, 10)], dtype=np.uint32)
@@ -74,16 +76,18 @@ def prefix_buckets(sorted_hashes: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint6
     return offsets
 
 
-def render_range(hashes: npt.NDArray[np.uint8], counts: npt.NDArray[np.uint32]) -> bytes:
-    """Render records of one prefix as the range API does: ``SUFFIX:COUNT`` joined by CRLF.
+def render_rows(
+    hashes: npt.NDArray[np.uint8], counts: npt.NDArray[np.uint32]
+) -> tuple[bytes, npt.NDArray[np.int64]]:
+    """Render records as ``SUFFIX:COUNT\\r\\n`` rows; return the text and each row's length.
 
-    The suffix is the hash's hex without its first 5 characters, in uppercase; the
-    last line has no line ending, like api.pwnedpasswords.com.  Empty input renders
-    an empty body.
+    The suffix is the hash's hex without its first 5 characters, in uppercase; counts
+    have no leading zeros.  Vectorised: a fixed-width row matrix with the count
+    right-aligned, compacted by dropping the leading-zero positions.
     """
     n, width = hashes.shape
     if n == 0:
-        return b""
+        return b"", np.zeros(0, dtype=np.int64)
     hex_len = 2 * width
     suffix = hex_len - 5
     hexed = np.frombuffer(
@@ -103,7 +107,16 @@ def render_range(hashes: npt.NDArray[np.uint8], counts: npt.NDArray[np.uint32]) 
     digits = np.searchsorted(_DIGIT_THRESHOLDS, counts, side="right") + 1
     keep = np.ones((n, row_len), dtype=bool)
     keep[:, suffix + 1 : suffix + 11] = np.arange(10)[None, :] >= (10 - digits)[:, None]
-    return rows[keep].tobytes()[:-2]
+    return rows[keep].tobytes(), (suffix + 3 + digits).astype(np.int64)
+
+
+def render_range(hashes: npt.NDArray[np.uint8], counts: npt.NDArray[np.uint32]) -> bytes:
+    """Render records of one prefix as the range API does: ``SUFFIX:COUNT`` joined by CRLF.
+
+    The last line has no line ending, like api.pwnedpasswords.com; empty input renders
+    an empty body.
+    """
+    return render_rows(hashes, counts)[0][:-2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,14 +126,20 @@ class LayerInfo:
     records: int
     width: int
     offsets_sha256: str
+    text_bytes: int | None = None
+    text_offsets_sha256: str | None = None
 
     def as_json(self) -> dict[str, object]:
         """The manifest entry."""
-        return {
+        entry: dict[str, object] = {
             "records": self.records,
             "width": self.width,
             "offsets_sha256": self.offsets_sha256,
         }
+        if self.text_bytes is not None:
+            entry["text_bytes"] = self.text_bytes
+            entry["text_offsets_sha256"] = self.text_offsets_sha256
+        return entry
 
 
 class LayerWriter:
@@ -129,12 +148,14 @@ class LayerWriter:
     Records must arrive in ascending hash order across calls; the writer checks it.
     """
 
-    def __init__(self, folder: Path, name: str, width: int) -> None:
+    def __init__(self, folder: Path, name: str, width: int, *, text: bool = False) -> None:
         self.folder = folder
         self.name = name
         self.width = width
         self._hashes = (folder / f"{name}.hashes").open("wb")
         self._counts = (folder / f"{name}.counts").open("wb")
+        self._text = (folder / f"{name}.text").open("wb") if text else None
+        self._text_bytes = np.zeros(BUCKETS, dtype=np.int64)
         self._bucket_counts = np.zeros(BUCKETS, dtype=np.int64)
         self._last: bytes | None = None
         self.records = 0
@@ -149,33 +170,60 @@ class LayerWriter:
         self._last = hashes[-1].tobytes()
         self._hashes.write(np.ascontiguousarray(hashes).tobytes())
         self._counts.write(np.asarray(counts, dtype="<u4").tobytes())
-        self._bucket_counts += np.bincount(bucket_of(hashes), minlength=BUCKETS)
+        buckets = bucket_of(hashes)
+        self._bucket_counts += np.bincount(buckets, minlength=BUCKETS)
         self.records += int(hashes.shape[0])
+        if self._text is not None:
+            for start in range(0, hashes.shape[0], _TEXT_CHUNK):
+                stop = start + _TEXT_CHUNK
+                text, lengths = render_rows(hashes[start:stop], counts[start:stop])
+                self._text.write(text)
+                self._text_bytes += np.bincount(
+                    buckets[start:stop], weights=lengths, minlength=BUCKETS
+                ).astype(np.int64)
 
     def close(self) -> LayerInfo:
         """Flush, fsync and write the offsets table; return the manifest entry."""
         offsets = np.zeros(BUCKETS + 1, dtype="<u8")
         np.cumsum(self._bucket_counts, out=offsets[1:])
         raw = offsets.tobytes()
-        for handle in (self._hashes, self._counts):
+        handles = [self._hashes, self._counts]
+        if self._text is not None:
+            handles.append(self._text)
+        for handle in handles:
             handle.flush()
             os.fsync(handle.fileno())
             handle.close()
-        path = self.folder / f"{self.name}.offsets"
-        with path.open("wb") as out:
-            out.write(raw)
-            out.flush()
-            os.fsync(out.fileno())
+        _write_synced(self.folder / f"{self.name}.offsets", raw)
+        text_bytes = text_sha = None
+        if self._text is not None:
+            text_offsets = np.zeros(BUCKETS + 1, dtype="<u8")
+            np.cumsum(self._text_bytes, out=text_offsets[1:])
+            text_raw = text_offsets.tobytes()
+            _write_synced(self.folder / f"{self.name}.textoffsets", text_raw)
+            text_bytes = int(text_offsets[-1])
+            text_sha = hashlib.sha256(text_raw).hexdigest()
         return LayerInfo(
             records=self.records,
             width=self.width,
             offsets_sha256=hashlib.sha256(raw).hexdigest(),
+            text_bytes=text_bytes,
+            text_offsets_sha256=text_sha,
         )
 
     def abort(self) -> None:
         """Close the files without finishing (the generation folder is discarded)."""
         self._hashes.close()
         self._counts.close()
+        if self._text is not None:
+            self._text.close()
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with path.open("wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
 
 
 class Layer:
@@ -209,6 +257,31 @@ class Layer:
         self._hash_rows = self.hashes.reshape(-1, info.width)
         self._count_vals = self.counts.view("<u4")
         self._check_buckets(where)
+        self.text: npt.NDArray[np.uint8] | None = None
+        self.text_offsets: npt.NDArray[np.uint64] | None = None
+        if info.text_bytes is not None:
+            self._open_text(folder, info, where)
+
+    def _open_text(self, folder: Path, info: LayerInfo, where: str) -> None:
+        try:
+            raw = (folder / f"{self.name}.textoffsets").read_bytes()
+        except OSError as exc:
+            raise CorruptCorpusError(
+                f"corpus {where}: text offsets unreadable ({exc.strerror})"
+            ) from None
+        if len(raw) != _OFFSETS_BYTES or hashlib.sha256(raw).hexdigest() != (
+            info.text_offsets_sha256
+        ):
+            raise CorruptCorpusError(f"corpus {where}: text offsets do not match the manifest")
+        offsets = np.frombuffer(raw, dtype="<u8")
+        if int(offsets[-1]) != info.text_bytes:
+            raise CorruptCorpusError(f"corpus {where}: text offsets do not cover the text")
+        # A bucket has text exactly when it has records.
+        has_rows = self.offsets[1:] > self.offsets[:-1]
+        if not np.array_equal(has_rows, offsets[1:] > offsets[:-1]):
+            raise CorruptCorpusError(f"corpus {where}: text and records disagree")
+        self.text = self._map(folder / f"{self.name}.text", int(info.text_bytes or 0), where)
+        self.text_offsets = offsets
 
     @staticmethod
     def _map(path: Path, size: int, where: str) -> npt.NDArray[np.uint8]:
@@ -239,6 +312,14 @@ class Layer:
         lasts = bucket_of(self._hash_rows[ends[filled] - 1])
         if not (np.array_equal(firsts, filled) and np.array_equal(lasts, filled)):
             raise CorruptCorpusError(f"corpus {where}: records are not where the offsets say")
+
+    def body(self, bucket: int) -> bytes | None:
+        """The pre-rendered range body of a prefix, or ``None`` without a text layer."""
+        if self.text is None or self.text_offsets is None:
+            return None
+        start = int(self.text_offsets[bucket])
+        end = int(self.text_offsets[bucket + 1])
+        return self.text[start : end - 2].tobytes() if end > start else b""
 
     def slice(self, bucket: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint32]]:
         """The records of one 5-hex prefix: ``(n, width)`` hashes and ``n`` counts."""

@@ -128,6 +128,8 @@ def open_generation(path: Path) -> Corpus:
                 records=int(raw["records"]),
                 width=int(raw["width"]),
                 offsets_sha256=str(raw["offsets_sha256"]),
+                text_bytes=int(raw["text_bytes"]) if "text_bytes" in raw else None,
+                text_offsets_sha256=raw.get("text_offsets_sha256"),
             )
             layers[str(name)] = Layer(path, str(name), info)
         created_at = datetime.fromisoformat(str(manifest["created_at"]))

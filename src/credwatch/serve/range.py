@@ -103,12 +103,18 @@ class RangeService:
         layer = corpus.layer(mode)
         if layer is None:
             return None
-        hashes, counts = layer.slice(bucket)
+        etag = f'"{corpus.name}-{mode}-{bucket:05X}"'
+        last_modified = format_datetime(corpus.created_at, usegmt=True)
+        text = layer.body(bucket)
+        rows = int(layer.offsets[bucket + 1] - layer.offsets[bucket])
+        if text is not None:
+            # Pre-rendered at import: a slice of the mapped text, nothing to cache.
+            return RangeBody(body=text, rows=rows, etag=etag, last_modified=last_modified)
         rendered = RangeBody(
-            body=render_range(hashes, counts),
-            rows=int(hashes.shape[0]),
-            etag=f'"{corpus.name}-{mode}-{bucket:05X}"',
-            last_modified=format_datetime(corpus.created_at, usegmt=True),
+            body=render_range(*layer.slice(bucket)),
+            rows=rows,
+            etag=etag,
+            last_modified=last_modified,
         )
         if self._cache_bytes > 0:
             self._cache[key] = rendered
