@@ -27,9 +27,10 @@ def test_default_writes_the_html_into_the_workspace(full_workspace: Workspace):
     assert str(path) in result.stdout and "6 of 6 sections" in result.stdout
 
 
-def test_json_goes_to_stdout_alone(workspace: Workspace):
+@pytest.mark.parametrize("flags", [("--format", "json"), ("--json",)])
+def test_json_goes_to_stdout_alone(workspace: Workspace, flags):
     fill_workspace(workspace, frozenset({"run"}))
-    result = _run(workspace, "--format", "json")
+    result = _run(workspace, *flags)
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["sections"]["exposure"]["status"] == "available"

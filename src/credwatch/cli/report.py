@@ -29,6 +29,9 @@ def report(
     run: str | None = typer.Option(
         None, "--run", help="Audit run to report on (default: the latest)."
     ),
+    json_output: bool = typer.Option(
+        False, "--json", help="Same as --format json (one JSON document on stdout)."
+    ),
 ) -> None:
     """Write the incident report from everything in the workspace.
 
@@ -45,6 +48,8 @@ def report(
         credwatch report --format md > incident.md
     """
     ws = workspace(ctx)
+    if json_output:
+        fmt = ReportFormat.JSON
     if out is None and fmt is not ReportFormat.HTML:
         document = render_report(build_report(ws, run=run), fmt)
         sys.stdout.write(document)
