@@ -403,3 +403,28 @@ def test_exported_names_exist():
     for module in (report_package, report_model):
         missing = [name for name in module.__all__ if not hasattr(module, name)]
         assert missing == []
+
+
+def test_markdown_keeps_input_text_inert(workspace: Workspace):
+    save_result(
+        workspace,
+        "hunt",
+        {
+            "files": [],
+            "events": 1,
+            "alerts": [
+                {
+                    "rule": "<img src=x onerror=alert(1)>",
+                    "key_type": "ip",
+                    "key": "`x`|y",
+                    "severity": "low",
+                    "first_seen": None,
+                    "last_seen": None,
+                    "count": 1,
+                },
+            ],
+        },
+    )
+    text = render_report(build_report(workspace), ReportFormat.MARKDOWN)
+    assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
+    assert "\\`x\\`\\|y" in text

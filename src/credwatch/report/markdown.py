@@ -11,8 +11,15 @@ __all__ = ["MarkdownRenderer"]
 
 
 def _cell(value: object) -> str:
-    """Make text safe inside a Markdown table cell (no pipes, no line breaks)."""
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Make input text inert in Markdown: no pipes, line breaks, raw HTML or code spans."""
+    text = str(value).replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return " ".join(text.split())
+
+
+def _code(value: object) -> str:
+    """Make text safe inside a Markdown code span (no backtick, one line)."""
+    return " ".join(str(value).replace("`", "'").split())
 
 
 class MarkdownRenderer:
@@ -36,6 +43,7 @@ class MarkdownRenderer:
         env.tests["missingsection"] = lambda value: isinstance(value, Missing)
         env.filters["when"] = short_time
         env.filters["cell"] = _cell
+        env.filters["code"] = _code
         self._template = env.get_template("report.md.j2")
 
     def render(self, report: Report) -> str:
