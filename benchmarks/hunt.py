@@ -71,7 +71,9 @@ def prepare(accounts: int) -> tuple[Path, Path, dict[str, Any]]:
         write_auth_logs(pop, log.parent, ws.keyer())
         subs = pop.slice(0, pop.n)
         combo = root / "combo.txt"
-        pairs = pc.binary_join_element_wise(subs.email, subs.leaked_password, ":").filter(subs.in_leak)
+        pairs = pc.binary_join_element_wise(subs.email, subs.leaked_password, ":").filter(
+            subs.in_leak
+        )
         combo.write_text("\n".join(pairs.to_pylist()) + "\n", encoding="utf-8")
         try:
             ingest_files(ws, [combo])
@@ -107,7 +109,11 @@ def ensure_fail2ban() -> str:
         return exe
     print("installing fail2ban (Debian package) ...", file=sys.stderr)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "fail2ban"], check=True, env=env)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "fail2ban"],
+        check=True,
+        env=env,
+    )
     exe = shutil.which("fail2ban-regex")
     if not exe:
         raise SystemExit("fail2ban-regex is still missing after apt-get install fail2ban")
@@ -120,7 +126,9 @@ def run_fail2ban(exe: str, log: Path) -> tuple[float, set[str], dict[str, set[st
     users: dict[str, set[str]] = defaultdict(set)
     started = time.perf_counter()
     for flt in ("/etc/fail2ban/filter.d/dovecot.conf", "postfix[mode=auth]"):
-        proc = subprocess.run([exe, "-r", "-o", "row", str(log), flt], capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [exe, "-r", "-o", "row", str(log), flt], capture_output=True, text=True, check=False
+        )
         for line in proc.stdout.splitlines():
             if not line.startswith("["):
                 continue
@@ -155,7 +163,11 @@ def run_naive(log: Path) -> tuple[float, set[str], dict[str, set[str]]]:
                 continue
             mon, day, hh, mm, ss, user, ip1, ip2 = m.groups()
             ip = ip1 or ip2
-            ts = ((_MONTHS.get(mon, 1) * 31 + int(day)) * 24 + int(hh)) * 3600 + int(mm) * 60 + int(ss)
+            ts = (
+                ((_MONTHS.get(mon, 1) * 31 + int(day)) * 24 + int(hh)) * 3600
+                + int(mm) * 60
+                + int(ss)
+            )
             matches.append((ip, float(ts)))
             if user:
                 users[ip].add(user)
@@ -169,7 +181,10 @@ def run_credwatch(log: Path, ws_root: Path) -> tuple[float, list[Alert], dict[st
     cmd = [exe] if exe.endswith("credwatch") else [exe, "-m", "credwatch.cli.main"]
     started = time.perf_counter()
     proc = subprocess.run(
-        [*cmd, "--workspace", str(ws_root), "hunt", str(log), "--json"], capture_output=True, text=True, check=False
+        [*cmd, "--workspace", str(ws_root), "hunt", str(log), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
@@ -192,8 +207,9 @@ def run_credwatch(log: Path, ws_root: Path) -> tuple[float, list[Alert], dict[st
 
 def all_addresses(log: Path) -> set[str]:
     text = log.read_text(encoding="utf-8", errors="replace")
-    found = set(re.findall(r"rip=([0-9a-fA-F:.]+)", text)) | set(re.findall(r"unknown\[([0-9a-fA-F:.]+)\]", text))
-    return found
+    return set(re.findall(r"rip=([0-9a-fA-F:.]+)", text)) | set(
+        re.findall(r"unknown\[([0-9a-fA-F:.]+)\]", text)
+    )
 
 
 def user_keys_of(ips: set[str], users_by_ip: dict[str, set[str]], ws: Workspace) -> set[str]:
@@ -209,7 +225,9 @@ def user_keys_of(ips: set[str], users_by_ip: dict[str, set[str]], ws: Workspace)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--accounts", type=int, default=70_000, help="demo subscribers (70,000 ~ 1.1 M lines)")
+    parser.add_argument(
+        "--accounts", type=int, default=70_000, help="demo subscribers (70,000 ~ 1.1 M lines)"
+    )
     parser.add_argument("--skip-fail2ban", action="store_true", help="leave fail2ban out")
     args = parser.parse_args()
 
@@ -217,7 +235,10 @@ def main() -> None:
     ws = Workspace(ws_root)
     lines = count_lines(log)
     benign = all_addresses(log) - {ip for c in truth["campaigns"].values() for ip in c["ips"]}
-    print(f"log: {log} ({lines:,} lines, {log.stat().st_size / 1e6:.0f} MB); cores: {os.cpu_count()}", file=sys.stderr)
+    print(
+        f"log: {log} ({lines:,} lines, {log.stat().st_size / 1e6:.0f} MB); cores: {os.cpu_count()}",
+        file=sys.stderr,
+    )
 
     # Users tried by each address, for "which campaign users does a tool flag".
     users_by_ip: dict[str, set[str]] = defaultdict(set)
@@ -232,7 +253,13 @@ def main() -> None:
     started = time.perf_counter()
     result = hunt_files([log], workspace=ws)
     secs_lib = time.perf_counter() - started
-    rows.append(("credwatch.hunt.hunt_files (library)", secs_lib, {"flagged": flagged_addresses(result.alerts, all_addresses(log))}))
+    rows.append(
+        (
+            "credwatch.hunt.hunt_files (library)",
+            secs_lib,
+            {"flagged": flagged_addresses(result.alerts, all_addresses(log))},
+        )
+    )
     if not args.skip_fail2ban:
         exe = ensure_fail2ban()
         secs_f, banned_f, _ = run_fail2ban(exe, log)
@@ -257,10 +284,13 @@ def main() -> None:
             cells.append(f"{ip_recall:>13.3f}/{u:>6}")
         fp = len(hit & benign)
         print(
-            f"{name:<36} {secs_:>8.2f} {lines / secs_:>11,.0f} " + " ".join(cells) + f" {fp:>7,} ({fp / len(benign):.2%})"
+            f"{name:<36} {secs_:>8.2f} {lines / secs_:>11,.0f} "
+            + " ".join(cells)
+            + f" {fp:>7,} ({fp / len(benign):.2%})"
         )
     print(
-        f"\n{lines:,} lines; {len(benign):,} benign addresses; credwatch alerts: {len(doc['alerts']):,}; "
+        f"\n{lines:,} lines; {len(benign):,} benign addresses; credwatch alerts: "
+        f"{len(doc['alerts']):,}; "
         f"leak correlation: {doc.get('leak_correlation')}"
     )
 

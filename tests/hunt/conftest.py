@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from credwatch.hunt.detectors import subnet_of
 from credwatch.hunt.engine import Engine
 from credwatch.hunt.interface import AuthEvent
 from credwatch.index.ingest import ingest_files
@@ -24,7 +25,9 @@ def engine() -> Engine:
     return Engine.for_format("auto")
 
 
-def parse(engine: Engine, lines: Sequence[str], reference: datetime = REFERENCE) -> list[dict[str, object]]:
+def parse(
+    engine: Engine, lines: Sequence[str], reference: datetime = REFERENCE
+) -> list[dict[str, object]]:
     """Parse in-memory lines; return event rows in line order."""
     table = engine.parse_lines(list(lines), reference=reference)
     return table.sort_by("line_no").to_pylist()
@@ -51,10 +54,10 @@ def event(
     )
 
 
-def events_table(events: Sequence[AuthEvent], exposed: Sequence[bool | None] | None = None) -> pa.Table:
+def events_table(
+    events: Sequence[AuthEvent], exposed: Sequence[bool | None] | None = None
+) -> pa.Table:
     """The batch events table of ``events`` (as the engine would produce it)."""
-    from credwatch.hunt.detectors import subnet_of
-
     exp = list(exposed) if exposed is not None else [None] * len(events)
     return pa.table(
         {

@@ -30,7 +30,10 @@ def _log(path: Path, n_brute: int = 30) -> Path:
         "Jun 24 10:01:00 mx1 dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): "
         "user=<w@nifty.com>, method=PLAIN, rip=2001:db8:7::9, lip=10.0.0.1, TLS",
     ] * 12
-    lines += ["this is not a log line", "Jun 24 10:02:00 mx1 postfix/smtpd[1]: connect from unknown[192.0.2.1]"]
+    lines += [
+        "this is not a log line",
+        "Jun 24 10:02:00 mx1 postfix/smtpd[1]: connect from unknown[192.0.2.1]",
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -43,13 +46,18 @@ def _invoke(args: list[str]) -> tuple[int, str, str]:
 def test_json_document(workspace: Workspace, tmp_path: Path) -> None:
     log = _log(tmp_path / "mail.log")
     alerts = tmp_path / "alerts.jsonl"
-    code, out, err = _invoke(["--workspace", str(workspace.root), "hunt", str(log), "--json", "--alerts", str(alerts)])
+    code, out, err = _invoke(
+        ["--workspace", str(workspace.root), "hunt", str(log), "--json", "--alerts", str(alerts)]
+    )
     assert code == 0, err
     doc = json.loads(out)
     assert doc["files"] == [{"path": str(log), "lines": 44, "parsed": 42, "unparsed": 2}]
     assert doc["events"] == 42
     rules = {(a["rule"], a["key"]) for a in doc["alerts"]}
-    assert ("failures_per_ip", "198.51.100.9") in rules and ("failures_per_ip", "2001:db8:7::9") in rules
+    assert ("failures_per_ip", "198.51.100.9") in rules and (
+        "failures_per_ip",
+        "2001:db8:7::9",
+    ) in rules
     assert len(alerts.read_text().splitlines()) == len(doc["alerts"])
     assert any("leak_stuffing" in s for s in doc["skipped"])  # no index in this workspace
     saved = load_result(workspace, "hunt")
@@ -62,20 +70,38 @@ def test_json_document(workspace: Workspace, tmp_path: Path) -> None:
 def test_blocklists(workspace: Workspace, tmp_path: Path, fmt: str) -> None:
     log = _log(tmp_path / "mail.log")
     target = tmp_path / f"block.{fmt}"
-    code, _, err = _invoke(["--workspace", str(workspace.root), "hunt", str(log), "--blocklist", str(target), "--blocklist-format", fmt, "--jail", "dovecot"])
+    code, _, err = _invoke(
+        [
+            "--workspace",
+            str(workspace.root),
+            "hunt",
+            str(log),
+            "--blocklist",
+            str(target),
+            "--blocklist-format",
+            fmt,
+            "--jail",
+            "dovecot",
+        ]
+    )
     assert code == 0, err
     text = target.read_text()
     if fmt == "plain":
         assert text.splitlines() == ["198.51.100.9", "2001:db8:7::9"]
     elif fmt == "fail2ban":
-        assert text.splitlines() == ["fail2ban-client set dovecot banip 198.51.100.9", "fail2ban-client set dovecot banip 2001:db8:7::9"]
+        assert text.splitlines() == [
+            "fail2ban-client set dovecot banip 198.51.100.9",
+            "fail2ban-client set dovecot banip 2001:db8:7::9",
+        ]
     else:
         assert "type ipv4_addr" in text and "elements = { 198.51.100.9 }" in text
         assert "elements = { 2001:db8:7::9 }" in text
         nft = shutil.which("nft")
         if nft is None:
             require_program("nft")
-        check = subprocess.run([nft or "nft", "-c", "-f", str(target)], capture_output=True, text=True, check=False)
+        check = subprocess.run(
+            [nft or "nft", "-c", "-f", str(target)], capture_output=True, text=True, check=False
+        )
         if check.returncode != 0 and "Operation not permitted" in check.stderr:
             pytest.skip("nft -c needs CAP_NET_ADMIN here")
         assert check.returncode == 0, check.stderr
@@ -128,10 +154,24 @@ def test_follow_with_rotation_stops_by_itself(workspace: Workspace, tmp_path: Pa
 
     thread = threading.Thread(target=writer)
     thread.start()
-    code, out, err = _invoke([
-        "--workspace", str(workspace.root), "hunt", str(log), "--follow", "--json",
-        "--alerts", str(alerts), "--idle-seconds", "1.5", "--max-seconds", "20", "--poll-seconds", "0.1",
-    ])
+    code, out, err = _invoke(
+        [
+            "--workspace",
+            str(workspace.root),
+            "hunt",
+            str(log),
+            "--follow",
+            "--json",
+            "--alerts",
+            str(alerts),
+            "--idle-seconds",
+            "1.5",
+            "--max-seconds",
+            "20",
+            "--poll-seconds",
+            "0.1",
+        ]
+    )
     thread.join()
     assert code == 0, err
     doc = json.loads(out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -18,8 +19,12 @@ from credwatch.workspace import Workspace
 
 def test_demo_logs_and_hunt(workspace: Workspace, tmp_path: Path) -> None:
     pop = Population(4000, seed=11)
-    out = write_auth_logs(pop, tmp_path / "logs", workspace.keyer(), AuthLogSpec(spray_ips=8, brute_attempts=400))
-    again = write_auth_logs(pop, tmp_path / "again", workspace.keyer(), AuthLogSpec(spray_ips=8, brute_attempts=400))
+    out = write_auth_logs(
+        pop, tmp_path / "logs", workspace.keyer(), AuthLogSpec(spray_ips=8, brute_attempts=400)
+    )
+    again = write_auth_logs(
+        pop, tmp_path / "again", workspace.keyer(), AuthLogSpec(spray_ips=8, brute_attempts=400)
+    )
     assert out.log_path.read_bytes() == again.log_path.read_bytes()  # deterministic
     subs = pop.slice(0, pop.n)
     combo = tmp_path / "combo.txt"
@@ -34,7 +39,9 @@ def test_demo_logs_and_hunt(workspace: Workspace, tmp_path: Path) -> None:
     assert subs.email.to_pylist()[0] not in truth_text and f":{leaked_password}" not in truth_text
 
     result = hunt_files([out.log_path], workspace=workspace, keep_events=True)
-    assert result.files[0].unparsed > 0  # companion lines (connect, Logged out) are counted, not fatal
+    assert (
+        result.files[0].unparsed > 0
+    )  # companion lines (connect, Logged out) are counted, not fatal
     assert result.table is not None
     ips = pc.unique(pc.drop_null(result.table.column("src_ip"))).to_pylist()
     score = score_alerts(result.alerts, truth, ips)
@@ -46,7 +53,15 @@ def test_demo_logs_and_hunt(workspace: Workspace, tmp_path: Path) -> None:
 
 
 def test_subnet_alerts_cover_their_addresses() -> None:
-    from datetime import datetime
-
-    alert = Alert("failures_per_subnet", "subnet", "198.51.100.0/24", "medium", datetime(2026, 1, 1), datetime(2026, 1, 1), 5)
-    assert flagged_addresses([alert], ["198.51.100.7", "198.51.101.7", "2001:db8::1"]) == {"198.51.100.7"}
+    alert = Alert(
+        "failures_per_subnet",
+        "subnet",
+        "198.51.100.0/24",
+        "medium",
+        datetime(2026, 1, 1),
+        datetime(2026, 1, 1),
+        5,
+    )
+    assert flagged_addresses([alert], ["198.51.100.7", "198.51.101.7", "2001:db8::1"]) == {
+        "198.51.100.7"
+    }

@@ -9,7 +9,15 @@ from dataclasses import replace
 import pytest
 import redis
 
-from credwatch.hunt import AllOf, AnyOf, HuntConfig, MemoryState, OnlineHunter, RedisState, hunt_events
+from credwatch.hunt import (
+    AllOf,
+    AnyOf,
+    HuntConfig,
+    MemoryState,
+    OnlineHunter,
+    RedisState,
+    hunt_events,
+)
 from credwatch.hunt.batch import build_detectors
 from credwatch.hunt.config import LeakParams
 from credwatch.hunt.detectors import FailuresPerIp, UsersPerIp
@@ -20,15 +28,36 @@ from credwatch.workspace import Workspace
 from tests.hunt.conftest import event, events_table
 
 
-def batch(events: Sequence[AuthEvent], config: HuntConfig | None = None, exposed: Sequence[bool | None] | None = None) -> list[Alert]:
+def batch(
+    events: Sequence[AuthEvent],
+    config: HuntConfig | None = None,
+    exposed: Sequence[bool | None] | None = None,
+) -> list[Alert]:
     cfg = config or HuntConfig()
-    return hunt_events(events_table(events, exposed), build_detectors(cfg, leak=exposed is not None))
+    return hunt_events(
+        events_table(events, exposed), build_detectors(cfg, leak=exposed is not None)
+    )
 
 
-def online(events: Sequence[AuthEvent], config: HuntConfig | None = None, exposed: Sequence[bool | None] | None = None, state: StateStore | None = None) -> list[Alert]:
-    hunter = OnlineHunter.from_config(config or HuntConfig(), state or MemoryState(), leak=exposed is not None)
+def online(
+    events: Sequence[AuthEvent],
+    config: HuntConfig | None = None,
+    exposed: Sequence[bool | None] | None = None,
+    state: StateStore | None = None,
+) -> list[Alert]:
+    hunter = OnlineHunter.from_config(
+        config or HuntConfig(), state or MemoryState(), leak=exposed is not None
+    )
     exp = list(exposed) if exposed is not None else [None] * len(events)
-    out = [a for e, x in zip(sorted(events, key=lambda e: e.ts), [x for _, x in sorted(zip(events, exp, strict=True), key=lambda p: p[0].ts)], strict=True) for a in hunter.observe(e, x)]
+    out = [
+        a
+        for e, x in zip(
+            sorted(events, key=lambda e: e.ts),
+            [x for _, x in sorted(zip(events, exp, strict=True), key=lambda p: p[0].ts)],
+            strict=True,
+        )
+        for a in hunter.observe(e, x)
+    ]
     return out + hunter.flush()
 
 
@@ -41,7 +70,9 @@ def brute_force() -> list[AuthEvent]:
 
 
 def spraying() -> list[AuthEvent]:
-    return [event(i * 30 + p, "198.51.100.20", f"u{i}@nifty.com") for i in range(12) for p in range(2)]
+    return [
+        event(i * 30 + p, "198.51.100.20", f"u{i}@nifty.com") for i in range(12) for p in range(2)
+    ]
 
 
 def benign() -> list[AuthEvent]:
@@ -49,7 +80,9 @@ def benign() -> list[AuthEvent]:
     for u in range(30):
         ip = f"192.0.2.{u + 1}"
         out.append(event(u * 60, ip, f"user{u}@nifty.com", reason="password_mismatch"))
-        out.extend(event(u * 60 + 10 + k * 600, ip, f"user{u}@nifty.com", "success") for k in range(3))
+        out.extend(
+            event(u * 60 + 10 + k * 600, ip, f"user{u}@nifty.com", "success") for k in range(3)
+        )
     return out
 
 
@@ -71,7 +104,10 @@ def test_subnet_ips_per_user_and_takeover(run) -> None:  # type: ignore[no-untyp
     takeover = distributed + [event(300, "198.51.99.7", "victim@nifty.com", "success")]
     ipv6 = [event(i * 30, f"2001:db8:aa:bb::{i + 1:x}", f"y{i}@nifty.com") for i in range(60)]
     alerts = run(subnet + takeover + ipv6)
-    assert keys(alerts, "failures_per_subnet") == {("subnet", "203.0.113.0/24"), ("subnet", "2001:db8:aa:bb::/64")}
+    assert keys(alerts, "failures_per_subnet") == {
+        ("subnet", "203.0.113.0/24"),
+        ("subnet", "2001:db8:aa:bb::/64"),
+    }
     assert keys(alerts, "ips_per_user") == {("user", "v***@nifty.com")}
     takeovers = [a for a in alerts if a.rule == "success_after_failures"]
     assert [a.key for a in takeovers] == ["v***@nifty.com"] and takeovers[0].severity == "critical"
@@ -79,14 +115,26 @@ def test_subnet_ips_per_user_and_takeover(run) -> None:  # type: ignore[no-untyp
 
 def test_batch_ignores_input_order() -> None:
     events = brute_force() + spraying()
-    assert keys(batch(events), "failures_per_ip") == keys(batch(list(reversed(events))), "failures_per_ip")
+    assert keys(batch(events), "failures_per_ip") == keys(
+        batch(list(reversed(events))), "failures_per_ip"
+    )
 
 
 def test_site_shift_fires_on_a_failure_wave() -> None:
-    calm = [event(b * 600 + k, f"192.0.2.{k % 50 + 1}", f"u{k}@nifty.com", "success") for b in range(8) for k in range(100)]
+    calm = [
+        event(b * 600 + k, f"192.0.2.{k % 50 + 1}", f"u{k}@nifty.com", "success")
+        for b in range(8)
+        for k in range(100)
+    ]
     calm += [event(b * 600 + 300, "192.0.2.200", "typo@nifty.com") for b in range(8)]
-    wave = [event(8 * 600 + k, f"198.51.100.{k % 200 + 1}", f"n{k}@nifty.com", reason="unknown_user") for k in range(150)]
-    wave += [event(8 * 600 + k, f"192.0.2.{k % 50 + 1}", f"u{k}@nifty.com", "success") for k in range(100)]
+    wave = [
+        event(8 * 600 + k, f"198.51.100.{k % 200 + 1}", f"n{k}@nifty.com", reason="unknown_user")
+        for k in range(150)
+    ]
+    wave += [
+        event(8 * 600 + k, f"192.0.2.{k % 50 + 1}", f"u{k}@nifty.com", "success")
+        for k in range(100)
+    ]
     for run in (batch, online):
         shifts = [a for a in run(calm + wave) if a.rule == "site_shift"]
         assert len(shifts) == 1 and shifts[0].key_type == "site"
@@ -105,7 +153,9 @@ def _leak_scenario(leaked: list[str]) -> tuple[list[AuthEvent], set[str]]:
         attackers.add(ip)
         # Every fourth pair still works: the attacker logs in as an active user from a new address.
         target = leaked[i % 60] if i % 4 == 0 else leaked[100 + i]
-        events.append(event(12 * 3600 + i * 20, ip, target, outcome="success" if i % 4 == 0 else "failure"))
+        events.append(
+            event(12 * 3600 + i * 20, ip, target, outcome="success" if i % 4 == 0 else "failure")
+        )
         if i % 2:
             events.append(event(12 * 3600 + i * 20 + 5, ip, leaked[180 + i % 20]))
     # A roaming legit user of a clean account and a typo from home: never flagged.
@@ -124,7 +174,11 @@ def test_leak_stuffing_with_a_real_index(leaked_workspace: tuple[Workspace, list
     for run in (batch, online):
         alerts = run(events, cfg, flags)
         ips = {a.key for a in alerts if a.rule == "leak_stuffing" and a.key_type == "ip"}
-        successful = [a for a in alerts if a.rule == "leak_stuffing" and a.key_type == "ip" and a.severity == "critical"]
+        successful = [
+            a
+            for a in alerts
+            if a.rule == "leak_stuffing" and a.key_type == "ip" and a.severity == "critical"
+        ]
         recall = len(ips & attackers) / len(attackers)
         assert recall >= 0.9, (run.__name__, recall)
         assert not ips - attackers
@@ -153,7 +207,9 @@ def test_default_domain_for_bare_names(leaked_workspace: tuple[Workspace, list[s
 
 def test_all_of_and_any_of() -> None:
     cfg = HuntConfig()
-    both = AllOf("brute_many_users", [FailuresPerIp(cfg.failures_per_ip), UsersPerIp(cfg.users_per_ip)])
+    both = AllOf(
+        "brute_many_users", [FailuresPerIp(cfg.failures_per_ip), UsersPerIp(cfg.users_per_ip)]
+    )
     either = AnyOf("either", [FailuresPerIp(cfg.failures_per_ip), UsersPerIp(cfg.users_per_ip)])
     events = brute_force() + spraying()
     got = hunt_events(events_table(events), [both])
@@ -166,10 +222,21 @@ def test_all_of_and_any_of() -> None:
 
 
 def test_alert_json_masks_users_and_has_the_contract_keys() -> None:
-    alerts = batch(spraying() + [event(i * 40, f"198.51.{i}.7", "victim@nifty.com") for i in range(6)])
+    alerts = batch(
+        spraying() + [event(i * 40, f"198.51.{i}.7", "victim@nifty.com") for i in range(6)]
+    )
     for alert in alerts:
         doc = alert.to_json()
-        assert set(doc) == {"rule", "key_type", "key", "severity", "first_seen", "last_seen", "count", "evidence"}
+        assert set(doc) == {
+            "rule",
+            "key_type",
+            "key",
+            "severity",
+            "first_seen",
+            "last_seen",
+            "count",
+            "evidence",
+        }
         assert "victim@" not in str(doc) and "u1@" not in str(doc)
 
 
@@ -179,7 +246,11 @@ def test_memory_state_windows_and_flags() -> None:
     s.window_add("k", 30.0, "b", 1, 60.0)
     s.window_add("k", 61.0, "b", 1, 60.0)
     assert (s.window_count("k"), s.window_distinct("k"), s.window_span("k")) == (2, 1, (30.0, 61.0))
-    assert s.flag_set("f", 10.0, 0.0) and not s.flag_set("f", 10.0, 5.0) and s.flag_set("f", 10.0, 11.0)
+    assert (
+        s.flag_set("f", 10.0, 0.0)
+        and not s.flag_set("f", 10.0, 5.0)
+        and s.flag_set("f", 10.0, 11.0)
+    )
     assert s.counter_add("c", "x", 3) == 3 and s.counters("c") == {"x": 3}
 
 

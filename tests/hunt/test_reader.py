@@ -74,7 +74,11 @@ def test_missing_file_is_an_input_error(engine: Engine, tmp_path: Path) -> None:
 
 
 def test_one_megabyte_line_crlf_and_invalid_utf8(engine: Engine, tmp_path: Path) -> None:
-    huge = "Jun 24 10:00:00 mx1 dovecot: imap-login: Login: user=<" + "x" * 1_000_000 + ">, rip=192.0.2.1\r\n"
+    huge = (
+        "Jun 24 10:00:00 mx1 dovecot: imap-login: Login: user=<"
+        + "x" * 1_000_000
+        + ">, rip=192.0.2.1\r\n"
+    )
     bad = b"Jun 24 10:00:05 gw sshd[1]: Failed password for \xff\xfeuser from 192.0.2.9 port 2 ssh2\r\n"
     path = tmp_path / "odd.log"
     path.write_bytes(huge.encode() + bad + LOG.replace("\n", "\r\n").encode())
@@ -105,19 +109,32 @@ def test_out_of_order_ipv6_and_odd_names(engine: Engine, tmp_path: Path) -> None
 
 def test_journal_export_and_json(engine: Engine, tmp_path: Path) -> None:
     stamp = int(datetime(2026, 6, 24, 10, 0, 0).timestamp() * 1e6)
-    message = "warning: unknown[192.0.2.20]: SASL PLAIN authentication failed: authentication failure"
+    message = (
+        "warning: unknown[192.0.2.20]: SASL PLAIN authentication failed: authentication failure"
+    )
     binary_msg = b"Failed password for root from 192.0.2.21 port 22 ssh2"
     export = (
-        f"__CURSOR=s=1\n__REALTIME_TIMESTAMP={stamp}\nSYSLOG_IDENTIFIER=postfix/smtpd\n_PID=7\n"
-        f"MESSAGE={message}\n\n"
-        f"__CURSOR=s=2\n__REALTIME_TIMESTAMP={stamp + 1_000_000}\nSYSLOG_IDENTIFIER=sshd\n_PID=8\n"
-    ).encode() + b"MESSAGE\n" + len(binary_msg).to_bytes(8, "little") + binary_msg + b"\n\n"
+        (
+            f"__CURSOR=s=1\n__REALTIME_TIMESTAMP={stamp}\nSYSLOG_IDENTIFIER=postfix/smtpd\n_PID=7\n"
+            f"MESSAGE={message}\n\n"
+            f"__CURSOR=s=2\n__REALTIME_TIMESTAMP={stamp + 1_000_000}\nSYSLOG_IDENTIFIER=sshd\n_PID=8\n"
+        ).encode()
+        + b"MESSAGE\n"
+        + len(binary_msg).to_bytes(8, "little")
+        + binary_msg
+        + b"\n\n"
+    )
     path = tmp_path / "journal.export"
     path.write_bytes(export)
     table, stats = engine.parse_file(path)
     assert stats.layout == "journal-export" and stats.parsed == 2
     assert sorted(table.column("src_ip").to_pylist()) == ["192.0.2.20", "192.0.2.21"]
-    doc = {"__REALTIME_TIMESTAMP": str(stamp), "SYSLOG_IDENTIFIER": "postfix/smtpd", "_PID": "7", "MESSAGE": message}
+    doc = {
+        "__REALTIME_TIMESTAMP": str(stamp),
+        "SYSLOG_IDENTIFIER": "postfix/smtpd",
+        "_PID": "7",
+        "MESSAGE": message,
+    }
     jpath = tmp_path / "journal.json"
     jpath.write_text(json.dumps(doc) + "\nnot json at all\n", encoding="utf-8")
     jtable, jstats = engine.parse_file(jpath)
@@ -126,8 +143,13 @@ def test_journal_export_and_json(engine: Engine, tmp_path: Path) -> None:
 
 
 def test_ecs_flattened_keys(engine: Engine, tmp_path: Path) -> None:
-    doc = {"@timestamp": "2026-06-24T10:00:00+09:00", "event.outcome": "success", "source.ip": "192.0.2.30",
-           "user.name": "umi@nifty.com", "service.type": "pop3"}
+    doc = {
+        "@timestamp": "2026-06-24T10:00:00+09:00",
+        "event.outcome": "success",
+        "source.ip": "192.0.2.30",
+        "user.name": "umi@nifty.com",
+        "service.type": "pop3",
+    }
     path = tmp_path / "ecs.jsonl"
     path.write_text(json.dumps(doc) + "\n", encoding="utf-8")
     rows = engine.parse_file(path)[0].to_pylist()
@@ -136,7 +158,11 @@ def test_ecs_flattened_keys(engine: Engine, tmp_path: Path) -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.binary(max_size=40).filter(lambda b: b"\n" not in b and b"\r" not in b), max_size=20))
+@given(
+    st.lists(
+        st.binary(max_size=40).filter(lambda b: b"\n" not in b and b"\r" not in b), max_size=20
+    )
+)
 def test_line_split_round_trips(lines: list[bytes]) -> None:
     data = b"".join(line + b"\n" for line in lines)
     got = lines_to_array(data).to_pylist()

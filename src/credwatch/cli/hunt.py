@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from credwatch.cli.common import emit_json, err_console, out_console, workspace
-from credwatch.errors import ConfigError, UsageError
+from credwatch.errors import UsageError
 from credwatch.hunt import (
     FORMATS,
     Engine,
@@ -193,8 +193,6 @@ def _follow(
             max_seconds=max_seconds,
             idle_seconds=idle_seconds,
         )
-    except ConfigError:
-        raise
     finally:
         if sink is not None:
             sink.close()
@@ -228,20 +226,20 @@ def _line(alert: Alert) -> str:
     )
 
 
+_EVIDENCE_KEYS = (
+    "distinct_users",
+    "distinct_ips",
+    "successes",
+    "failures_before_success",
+    "cold_exposed_share",
+    "base_rate",
+    "failure_rate",
+)
+
+
 def _summary(alert: Alert) -> str:
     ev = alert.evidence
-    parts = []
-    for key in (
-        "distinct_users",
-        "distinct_ips",
-        "successes",
-        "failures_before_success",
-        "cold_exposed_share",
-        "base_rate",
-        "failure_rate",
-    ):
-        if key in ev and ev[key] is not None:
-            parts.append(f"{key}={ev[key]}")
+    parts = [f"{key}={ev[key]}" for key in _EVIDENCE_KEYS if ev.get(key) is not None]
     sample = ev.get("sample_users")
     if sample:
         parts.append("users=" + ",".join(sample[:3]))

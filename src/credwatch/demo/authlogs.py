@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -434,8 +434,6 @@ def write_auth_logs(
 
 
 def _iso(epoch: int) -> str:
-    from datetime import UTC, datetime
-
     return datetime.fromtimestamp(int(epoch), tz=UTC).replace(tzinfo=None).isoformat()
 
 
@@ -621,9 +619,11 @@ def run(ctx: DemoContext) -> StageResult:
     }
     lines = (
         f"{out.lines:,} log lines in {out.log_path}",
-        f"stuffing: {camp['stuffing']['attempts']:,} attempts from {len(camp['stuffing']['ips']):,} addresses "
+        f"stuffing: {camp['stuffing']['attempts']:,} attempts from "
+        f"{len(camp['stuffing']['ips']):,} addresses "
         f"({camp['stuffing']['successes']:,} succeed)",
-        f"spraying: {camp['spraying']['attempts']:,} attempts from {len(camp['spraying']['ips'])} addresses; "
+        f"spraying: {camp['spraying']['attempts']:,} attempts from "
+        f"{len(camp['spraying']['ips'])} addresses; "
         f"brute force: {camp['brute_force']['attempts']:,} attempts from 1 address",
     )
     return StageResult(

@@ -111,7 +111,8 @@ def run(ctx: DemoContext) -> StageResult:
         s = score.get(name)
         if s:
             lines.append(
-                f"{name}: {s['flagged']:,}/{s['ips']:,} source addresses flagged (recall {s['recall']})"
+                f"{name}: {s['flagged']:,}/{s['ips']:,} source addresses flagged (recall "
+                f"{s['recall']})"
             )
     lines.append(
         f"benign addresses flagged: {score['benign_flagged']:,}/{score['benign_ips']:,} "

@@ -33,6 +33,7 @@ from credwatch.hunt.detectors import (
 from credwatch.hunt.engine import EVENT_SCHEMA, Engine, FileStats
 from credwatch.hunt.interface import Alert, Detector
 from credwatch.hunt.sitewide import LeakStuffing, SiteShift
+from credwatch.index import ExposureIndex
 from credwatch.workspace import Workspace
 
 __all__ = [
@@ -128,7 +129,8 @@ def expand_paths(patterns: Sequence[str]) -> list[Path]:
     """
     out: list[Path] = []
     for pattern in patterns:
-        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        # glob.glob, not Path.glob: patterns may be absolute (/var/log/mail.log*).
+        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]  # noqa: PTH207
         if not matches or (not glob.has_magic(pattern) and not Path(pattern).exists()):
             raise InputError(f"{pattern}: no such file", hint="give log files or quoted globs")
         for m in matches:
@@ -156,15 +158,17 @@ def flag_exposure(
     Raises:
         ConfigError: when the workspace has no usable index.
     """
-    from credwatch.index import ExposureIndex
-
     keyer = workspace.keyer()
     normalizer = workspace.config().normalizer()
     user_table = pa.table({"u": users})  # noqa: F841 - DuckDB scans it
-    addr = "CASE WHEN contains(u, '@') THEN u WHEN $dd IS NULL OR trim(u) = '' THEN NULL ELSE trim(u) || '@' || $dd END"
+    addr = (
+        "CASE WHEN contains(u, '@') THEN u WHEN $dd IS NULL OR trim(u) = '' THEN NULL ELSE "
+        "trim(u) || '@' || $dd END"
+    )
     rows = con.sql(
         f"""
-        SELECT u, a, regexp_matches(a, '^[\\x00-\\x7f]*$') AS ascii FROM (SELECT u, {addr} AS a FROM user_table)
+        SELECT u, a, regexp_matches(a, '^[\\x00-\\x7f]*$') AS ascii FROM (SELECT u, {addr} AS a
+            FROM user_table)
         """,
         params={"dd": default_domain},
     ).to_arrow_table()
@@ -281,7 +285,8 @@ def hunt_files(
     timeline = tuple(
         (start.isoformat(), int(attempts), int(failures or 0))
         for start, attempts, failures in con.sql(
-            "SELECT date_trunc('hour', ts) AS h, sum(attempts), sum(attempts) FILTER (WHERE outcome = 'failure') "
+            "SELECT date_trunc('hour', ts) AS h, sum(attempts), sum(attempts) FILTER (WHERE "
+            "outcome = 'failure') "
             "FROM tl_events GROUP BY h ORDER BY h"
         ).fetchall()
     )

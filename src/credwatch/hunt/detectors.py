@@ -22,6 +22,7 @@ raised when the threshold is reached and then muted for ``W`` per key.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -135,13 +136,15 @@ class _KeyedWindow:
                        count(DISTINCT src_ip) OVER win AS wips
                 FROM e
                 WINDOW win AS (PARTITION BY k ORDER BY ts
-                               RANGE BETWEEN INTERVAL {int(self.window)} SECOND PRECEDING AND CURRENT ROW)
+                               RANGE BETWEEN INTERVAL {int(self.window)} SECOND PRECEDING AND
+                                   CURRENT ROW)
             ),
             f AS (SELECT *, ({self._fired_sql()}) AS fired, {self._metric_sql()} AS metric FROM w)
             SELECT k, min(ts) FILTER (WHERE fired) AS fired_at, max(metric) AS peak,
                    min(ts) AS first_seen, max(ts) AS last_seen, sum(attempts) AS n,
                    count(DISTINCT "user") AS users, count(DISTINCT src_ip) AS ips,
-                   (list(DISTINCT "user") FILTER (WHERE "user" IS NOT NULL))[1:{SAMPLE * 4}] AS sample
+                   (list(DISTINCT "user") FILTER (WHERE "user" IS NOT NULL))[1:{SAMPLE * 4}] AS
+                       sample
             FROM f GROUP BY k HAVING bool_or(fired) ORDER BY k
         """
         alerts = []
@@ -255,8 +258,6 @@ def subnet_of(ip: str | None) -> str | None:
     """The /24 (IPv4) or /64 (IPv6) of an address, as the batch path computes it."""
     if not ip:
         return None
-    import ipaddress
-
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:
@@ -324,7 +325,10 @@ class Spraying(_KeyedWindow):
         self.max_per_user = params.max_per_user
 
     def _fired_sql(self) -> str:
-        return f"wdistinct >= {int(self.threshold)} AND wcount <= {float(self.max_per_user)} * wdistinct"
+        return (
+            f"wdistinct >= {int(self.threshold)} AND wcount <= {float(self.max_per_user)} * "
+            f"wdistinct"
+        )
 
     def _fired_online(self, state: StateStore, skey: str) -> tuple[bool, int]:
         distinct = state.window_distinct(skey)
@@ -351,7 +355,8 @@ class SuccessAfterFailures:
                 SELECT ts, "user", src_ip, outcome, attempts,
                        coalesce(sum(CASE WHEN outcome = 'failure' THEN attempts ELSE 0 END) OVER (
                            PARTITION BY "user" ORDER BY ts
-                           RANGE BETWEEN INTERVAL {int(self.window)} SECOND PRECEDING AND CURRENT ROW), 0)
+                           RANGE BETWEEN INTERVAL {int(self.window)} SECOND PRECEDING AND
+                               CURRENT ROW), 0)
                        AS fails
                 FROM {events} WHERE "user" IS NOT NULL
             ),

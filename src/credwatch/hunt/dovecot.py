@@ -80,7 +80,8 @@ _RULES = (
         reason="auth_failed",
         fast=FastPath(
             pattern=r" (?:imap|pop3|submission|managesieve|lmtp)-login: [\w ]+ \(auth failed, "
-            r"\d+ attempts?(?: in \d+ secs)?\): user=<[^<>]*>, method=[\w-]+, rip=[0-9A-Fa-f:.]+(?:,|$)",
+            r"\d+ attempts?(?: in \d+ secs)?\): user=<[^<>]*>, method=[\w-]+, "
+            r"rip=[0-9A-Fa-f:.]+(?:,|$)",
             fields=(
                 _LOGIN_PROTO,
                 ("attempts", "split_part(split_part({L}, '(auth failed, ', 2), ' ', 1)"),
@@ -104,8 +105,8 @@ _RULES = (
         name="dovecot.disallowed_auth",
         needles=("-login: ", "(tried to use dis"),
         pattern=_PROTO
-        + r".*\(tried to use (?:disallowed|disabled) [^)]*\): (?:user=<(?P<user>[^>]*)>, )?.*?\brip="
-        + IP,
+        + r".*\(tried to use (?:disallowed|disabled) [^)]*\): (?:user=<(?P<user>[^>]*)>, "
+        r")?.*?\brip=" + IP,
         service="dovecot",
         protocol="imap",
         outcome="failure",

@@ -172,7 +172,8 @@ class Engine:
                 )
                 self._extract.append(
                     f"SELECT line_no, line, ts_hint, {i} AS rid, r.m <> '' AS ok, {picks} "
-                    f"FROM (SELECT line_no, line, ts_hint, regexp_extract(line, {pattern}, {names}) AS r "
+                    f"FROM (SELECT line_no, line, ts_hint, regexp_extract(line, {pattern}, "
+                    f"{names}) AS r "
                     f"FROM staged WHERE rid = {i})"
                 )
                 continue
@@ -189,7 +190,8 @@ class Engine:
                     continue
                 slow = f"regexp_extract(line, {pattern}, {groups.index(g) + 1})"
                 cols.append(
-                    f"nullif(CASE WHEN f THEN {fast[g].format(L='line')} ELSE {slow} END, '') AS {g}"
+                    f"nullif(CASE WHEN f THEN {fast[g].format(L='line')} ELSE {slow} END, '') AS "
+                    f"{g}"
                 )
             self._extract.append(
                 f"SELECT line_no, line, ts_hint, {i} AS rid, "
@@ -207,7 +209,10 @@ class Engine:
             f"SELECT line_no, line, ts_hint, rid, coalesce({fast_case}, false) AS f FROM classified"
         )
         raw, is_bsd = timestamp_sql("line")
-        self._stamp = f"SELECT CASE WHEN ts_hint IS NULL THEN {raw} END AS ts_raw, ts_hint IS NULL AND {is_bsd} AS bsd FROM extracted"
+        self._stamp = (
+            f"SELECT CASE WHEN ts_hint IS NULL THEN {raw} END AS ts_raw, ts_hint IS "
+            f"NULL AND {is_bsd} AS bsd FROM extracted"
+        )
         self._services = pa.array([r.service for r in self.rules], pa.string())
         self._protocols = pa.array([r.protocol or "" for r in self.rules], pa.string())
         self._outcomes = pa.array([r.outcome for r in self.rules], pa.string())
@@ -291,20 +296,27 @@ class Engine:
                              || ': ', '') || json_extract_string(j, '$.MESSAGE')
                  ELSE coalesce(json_extract_string(j, '$.message'), '') END AS line,
             coalesce(
-                make_timestamp(try_cast(json_extract_string(j, '$.__REALTIME_TIMESTAMP') AS BIGINT)),
-                try_cast(try_cast(json_extract_string(j, '$."@timestamp"') AS TIMESTAMPTZ) AS TIMESTAMP)
+                make_timestamp(try_cast(json_extract_string(j, '$.__REALTIME_TIMESTAMP') AS
+                    BIGINT)),
+                try_cast(try_cast(json_extract_string(j, '$."@timestamp"') AS TIMESTAMPTZ) AS
+                    TIMESTAMP)
             ) AS ts_hint,
             lower(coalesce(json_extract_string(j, '$.event.outcome'),
                            json_extract_string(j, '$."event.outcome"'))) AS ecs_outcome,
             coalesce(json_extract_string(j, '$.source.ip'), json_extract_string(j, '$."source.ip"'),
-                     json_extract_string(j, '$.client.ip'), json_extract_string(j, '$."client.ip"')) AS ecs_ip,
-            coalesce(json_extract_string(j, '$.user.name'), json_extract_string(j, '$."user.name"')) AS ecs_user,
-            coalesce(json_extract_string(j, '$.service.type'), json_extract_string(j, '$."service.type"'),
-                     json_extract_string(j, '$.service.name'), json_extract_string(j, '$."service.name"'),
+                     json_extract_string(j, '$.client.ip'), json_extract_string(j,
+                         '$."client.ip"')) AS ecs_ip,
+            coalesce(json_extract_string(j, '$.user.name'), json_extract_string(j,
+                '$."user.name"')) AS ecs_user,
+            coalesce(json_extract_string(j, '$.service.type'), json_extract_string(j,
+                '$."service.type"'),
+                     json_extract_string(j, '$.service.name'), json_extract_string(j,
+                         '$."service.name"'),
                      'ecs') AS ecs_service,
             coalesce(json_extract_string(j, '$.network.protocol'),
                      json_extract_string(j, '$."network.protocol"'), '') AS ecs_protocol,
-            coalesce(json_extract_string(j, '$.event.reason'), json_extract_string(j, '$."event.reason"'),
+            coalesce(json_extract_string(j, '$.event.reason'), json_extract_string(j,
+                '$."event.reason"'),
                      'auth_failed') AS ecs_reason
         FROM (SELECT line_no, line, try_cast(line AS JSON) AS j FROM raw)
     """
@@ -317,7 +329,7 @@ class Engine:
         con = self._con
         if json_layout or self.force_json:
             raw = pa.table({"line_no": line_no, "line": block.lines})  # noqa: F841 - DuckDB scans it
-            unpacked = con.sql(self._JSON_SQL).to_arrow_table()
+            unpacked = con.sql(self._JSON_SQL).to_arrow_table()  # noqa: F841 - DuckDB scans it
             ecs = con.sql(
                 """
                 SELECT ts_hint AS ts, ecs_service AS service, ecs_protocol AS protocol,
@@ -325,7 +337,8 @@ class Engine:
                        CASE WHEN ecs_outcome = 'success' THEN 'ok' ELSE ecs_reason END AS reason,
                        1 AS attempts, line_no
                 FROM unpacked
-                WHERE ecs_outcome IN ('success', 'failure') AND (ecs_ip IS NOT NULL OR ecs_user IS NOT NULL)
+                WHERE ecs_outcome IN ('success', 'failure') AND (ecs_ip IS NOT NULL OR ecs_user
+                    IS NOT NULL)
                   AND ts_hint IS NOT NULL
                 """
             ).to_arrow_table()
@@ -426,10 +439,7 @@ def _conform(table: pa.Table) -> pa.Table:
 
 def finalize(tables: list[pa.Table], file_id: int) -> pa.Table:
     """Concatenate parsed blocks, drop events without a time, normalise IPs, add subnets."""
-    if tables:
-        table = pa.concat_tables(tables)
-    else:
-        table = _empty_events()
+    table = pa.concat_tables(tables) if tables else _empty_events()
     table = table.filter(pc.is_valid(table.column("ts")))
     ips, subnets = normalize_ips(table.column("src_ip"))
     table = table.set_column(table.schema.get_field_index("src_ip"), "src_ip", ips)

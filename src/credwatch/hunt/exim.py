@@ -15,7 +15,8 @@ _RULES = (
         needles=("authenticator failed for ",),
         pattern=r"authenticator failed for .*?\["
         + IP
-        + r"\](?::\d+)?(?: I=\[[^\]]*\](?::\d+)?)?(?: Ci=\d+)?: 535 [^(]*(?:\(set_id=(?P<user>[^)]*)\))?",
+        + r"\](?::\d+)?(?: I=\[[^\]]*\](?::\d+)?)?(?: Ci=\d+)?: 535 "
+        r"[^(]*(?:\(set_id=(?P<user>[^)]*)\))?",
         service="exim",
         protocol="smtp",
         outcome="failure",

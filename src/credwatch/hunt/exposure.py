@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from credwatch.index import ExposureIndex
 from credwatch.keys import Keyer
 from credwatch.normalize import Normalizer
 from credwatch.workspace import Workspace
@@ -62,8 +63,6 @@ class IndexExposure:
         Raises:
             credwatch.errors.ConfigError: when the workspace has no index.
         """
-        from credwatch.index import ExposureIndex
-
         keyer, normalizer = self._ready()
         by_key: dict[bytes, list[str]] = {}
         todo = [u for u in set(users) if u not in self._cache]

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from credwatch.hunt.engine import Engine
 from credwatch.hunt.exposure import IndexExposure
@@ -79,22 +80,20 @@ class FollowStats:
     alerts: int = 0
 
 
-def _events(table_rows: list[dict[str, object]]) -> list[AuthEvent]:
-    out = []
-    for r in table_rows:
-        out.append(
-            AuthEvent(
-                ts=r["ts"],  # type: ignore[arg-type]
-                service=str(r["service"]),
-                protocol=str(r["protocol"]),
-                user=r["user"],  # type: ignore[arg-type]
-                src_ip=r["src_ip"],  # type: ignore[arg-type]
-                outcome="success" if r["outcome"] == "success" else "failure",
-                reason=str(r["reason"]),
-                attempts=int(r["attempts"]),  # type: ignore[call-overload]
-            )
+def _events(table_rows: list[dict[str, Any]]) -> list[AuthEvent]:
+    return [
+        AuthEvent(
+            ts=r["ts"],
+            service=str(r["service"]),
+            protocol=str(r["protocol"]),
+            user=r["user"],
+            src_ip=r["src_ip"],
+            outcome="success" if r["outcome"] == "success" else "failure",
+            reason=str(r["reason"]),
+            attempts=int(r["attempts"]),
         )
-    return out
+        for r in table_rows
+    ]
 
 
 def follow_files(

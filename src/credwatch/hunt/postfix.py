@@ -29,7 +29,8 @@ _RULES = (
         outcome="failure",
         reason="auth_failed",
         fast=FastPath(
-            pattern=r" postfix/(?:smtpd|submission/smtpd)\[\d+\]: warning: [\w.-]+\[[0-9A-Fa-f:.]+\]: "
+            pattern=r" postfix/(?:smtpd|submission/smtpd)\[\d+\]: warning: "
+            r"[\w.-]+\[[0-9A-Fa-f:.]+\]: "
             r"SASL [\w-]+ authentication failed: [\w:=+/ ]*$",
             fields=(
                 (
@@ -65,7 +66,8 @@ _RULES = (
         outcome="success",
         reason="ok",
         fast=FastPath(
-            pattern=r" postfix/(?:smtpd|submission/smtpd)\[\d+\]: [0-9A-Za-z]+: client=[\w.-]+\[[0-9A-Fa-f:.]+\], "
+            pattern=r" postfix/(?:smtpd|submission/smtpd)\[\d+\]: [0-9A-Za-z]+: "
+            r"client=[\w.-]+\[[0-9A-Fa-f:.]+\], "
             r"sasl_method=[\w-]+, sasl_username=[^,\s]+$",
             fields=(
                 (

@@ -87,15 +87,16 @@ class SiteShift:
                    sum(attempts) AS total,
                    sum(attempts) FILTER (WHERE outcome = 'failure') AS failures,
                    sum(attempts) FILTER (WHERE reason = 'unknown_user') AS unknown,
-                   sum(attempts) FILTER (WHERE reason IN ('unknown_user', 'password_mismatch')) AS reasoned
+                   sum(attempts) FILTER (WHERE reason IN ('unknown_user', 'password_mismatch'))
+                       AS reasoned
             FROM {events} GROUP BY b ORDER BY b
             """
         ).fetchall()
         rates: list[float] = []
         shares: list[float] = []
         fired: list[tuple[datetime, dict[str, Any]]] = []
-        for b, total, failures, unknown, reasoned in rows:
-            failures = int(failures or 0)
+        for b, total, failures_raw, unknown, reasoned in rows:
+            failures = int(failures_raw or 0)
             rate = failures / total if total else 0.0
             share = (int(unknown or 0) / reasoned) if reasoned else None
             hit, info = self._fires(
@@ -217,9 +218,11 @@ class LeakStuffing:
                 FROM {events}
                 WHERE "user" IS NOT NULL AND src_ip IS NOT NULL AND exposed IS NOT NULL
             ),
-            pair_ok AS (SELECT "user", src_ip, min(ts) AS t FROM e WHERE outcome = 'success' GROUP BY ALL),
+            pair_ok AS (SELECT "user", src_ip, min(ts) AS t FROM e WHERE outcome = 'success'
+                GROUP BY ALL),
             user_ok AS (SELECT "user", min(t) AS t FROM pair_ok GROUP BY ALL),
-            shared AS (SELECT src_ip FROM pair_ok GROUP BY src_ip HAVING count(*) >= {int(p.shared_ip_users)}),
+            shared AS (SELECT src_ip FROM pair_ok GROUP BY src_ip HAVING count(*) >=
+                {int(p.shared_ip_users)}),
             j AS (
                 SELECT e.*, coalesce(pair_ok.t < e.ts, false) AS warm,
                        coalesce(user_ok.t < e.ts, false) AS user_known,
@@ -230,7 +233,8 @@ class LeakStuffing:
                 LEFT JOIN shared ON shared.src_ip = e.src_ip
             )
             SELECT *, NOT warm AS cold,
-                   NOT warm AND exposed AND (outcome = 'failure' OR user_known) AND NOT is_shared AS qualifying
+                   NOT warm AND exposed AND (outcome = 'failure' OR user_known) AND NOT
+                       is_shared AS qualifying
             FROM j
             """
         )

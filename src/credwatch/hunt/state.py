@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TypeVar
+
+import redis
 
 from credwatch.errors import ExternalServiceError
 
-if TYPE_CHECKING:
-    import redis
+_T = TypeVar("_T")
 
 __all__ = ["MemoryState", "RedisState"]
 
@@ -134,12 +136,10 @@ class RedisState:
     def _k(self, *parts: str) -> str:
         return self._prefix + "|".join(parts)
 
-    def _call(self, fn, *args):  # type: ignore[no-untyped-def]
-        import redis as redis_lib
-
+    def _call(self, fn: Callable[..., _T], *args: object) -> _T:
         try:
             return fn(*args)
-        except redis_lib.RedisError as exc:
+        except redis.RedisError as exc:
             raise ExternalServiceError(
                 f"Redis failed: {type(exc).__name__}", hint="check the Redis server"
             ) from None

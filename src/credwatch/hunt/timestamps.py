@@ -43,16 +43,21 @@ def timestamp_sql(line: str = "line", ref_year: str = "$ref_year") -> tuple[str,
         ref_year: SQL for the reference year (an integer), for RFC 3164.
     """
     bsd_re = "^(?:<[0-9]{1,3}>)?(" + _MON + r" +[0-9]{1,2} [0-9]{2}:[0-9]{2}:[0-9]{2})"
-    bsd = f"try_strptime({ref_year}::VARCHAR || ' ' || regexp_extract({line}, {_q(bsd_re)}, 1), '%Y %b %d %H:%M:%S')"
+    bsd = (
+        f"try_strptime({ref_year}::VARCHAR || ' ' || regexp_extract({line}, {_q(bsd_re)}, 1), "
+        f"'%Y %b %d %H:%M:%S')"
+    )
     iso_re = (
-        r"^(?:<[0-9]{1,3}>1 )?([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?)"
+        r"^(?:<[0-9]{1,3}>1 )?([0-9]{4}-[0-9]{2}-[0-9]{2})[T "
+        r"]([0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?)"
         r"(Z|[+-][0-9]{2}:?[0-9]{2})?"
     )
     iso_m = f"regexp_extract({line}, {_q(iso_re)}, ['d', 't', 'z'])"
     iso = (
         f"CASE WHEN {iso_m}.d = '' THEN NULL "
         f"WHEN {iso_m}.z = '' THEN try_cast({iso_m}.d || ' ' || {iso_m}.t AS TIMESTAMP) "
-        f"ELSE try_cast(try_cast({iso_m}.d || ' ' || {iso_m}.t || replace({iso_m}.z, 'Z', '+00:00') "
+        f"ELSE try_cast(try_cast({iso_m}.d || ' ' || {iso_m}.t || replace({iso_m}.z, 'Z', "
+        f"'+00:00') "
         "AS TIMESTAMPTZ) AS TIMESTAMP) END"
     )
     nginx = f"try_strptime(substr({line}, 1, 19), '%Y/%m/%d %H:%M:%S')"
@@ -66,8 +71,10 @@ def timestamp_sql(line: str = "line", ref_year: str = "$ref_year") -> tuple[str,
     rc_re = r"^\[([0-9]{2}-" + _MON + r"-[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2})(?: ([+-][0-9]{4}))?\]"
     rc_m = f"regexp_extract({line}, {_q(rc_re)}, ['t', 'z'])"
     roundcube = (
-        f"CASE WHEN {rc_m}.t = '' THEN NULL WHEN {rc_m}.z = '' THEN try_strptime({rc_m}.t, '%d-%b-%Y %H:%M:%S') "
-        f"ELSE try_cast(try_strptime({rc_m}.t || ' ' || {rc_m}.z, '%d-%b-%Y %H:%M:%S %z') AS TIMESTAMP) END"
+        f"CASE WHEN {rc_m}.t = '' THEN NULL WHEN {rc_m}.z = '' THEN try_strptime({rc_m}.t, "
+        f"'%d-%b-%Y %H:%M:%S') "
+        f"ELSE try_cast(try_strptime({rc_m}.t || ' ' || {rc_m}.z, '%d-%b-%Y %H:%M:%S %z') AS "
+        f"TIMESTAMP) END"
     )
     tai = (
         f"CASE WHEN regexp_matches({line}, '^@4000000[0-9a-f]{{9}}') THEN "
@@ -81,13 +88,19 @@ def timestamp_sql(line: str = "line", ref_year: str = "$ref_year") -> tuple[str,
         f"WHEN {first} = '[' THEN coalesce({apache}, {roundcube}) "
         f"WHEN {first} = '@' THEN {tai} END"
     )
-    is_bsd = f"({first} BETWEEN 'A' AND 'Z' OR ({first} = '<' AND NOT regexp_matches({line}, '^<[0-9]{{1,3}}>1 ')))"
+    is_bsd = (
+        f"({first} BETWEEN 'A' AND 'Z' OR ({first} = '<' AND NOT regexp_matches({line}, "
+        f"'^<[0-9]{{1,3}}>1 ')))"
+    )
     return raw, is_bsd
 
 
 def rollover_sql(raw: str, is_bsd: str, ref: str = "$ref") -> str:
     """Final timestamp: RFC 3164 times more than two days after ``ref`` go back a year."""
-    return f"CASE WHEN {is_bsd} AND {raw} > {ref} + INTERVAL 2 DAY THEN {raw} - INTERVAL 1 YEAR ELSE {raw} END"
+    return (
+        f"CASE WHEN {is_bsd} AND {raw} > {ref} + INTERVAL 2 DAY THEN {raw} - INTERVAL 1 YEAR "
+        f"ELSE {raw} END"
+    )
 
 
 def infer_year(month: int, day: int, reference: datetime) -> int:
