@@ -64,7 +64,7 @@ class CorruptCorpusError(InputError):
 
 def bucket_of(hashes: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
     """The 20-bit prefix (5 hex characters) of each ``(n, width)`` hash."""
-    h = hashes.astype(np.int64)
+    h = hashes[:, :3].astype(np.int64)
     return (h[:, 0] << 12) | (h[:, 1] << 4) | (h[:, 2] >> 4)
 
 

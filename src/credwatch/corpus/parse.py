@@ -144,8 +144,10 @@ def parse_chunk(data: bytes, width: int, prefix: str | None) -> ParsedBatch:
     keep &= sep_ok
 
     rows = np.flatnonzero(keep)
-    s = starts[rows]
-    e = ends[rows]
+    # int32 offsets halve the gathers' memory traffic (chunks are far below 2 GiB).
+    index_type = np.int32 if buf.size < 2**31 else np.int64
+    s = starts[rows].astype(index_type)
+    e = ends[rows].astype(index_type)
     # Hash nibbles.
     gather = s[:, None] + np.arange(hex_chars, dtype=s.dtype)[None, :]
     nib = _NIBBLE[buf[gather]]
@@ -153,7 +155,7 @@ def parse_chunk(data: bytes, width: int, prefix: str | None) -> ParsedBatch:
     # Count digits.
     clen = e - (s + hex_chars + 1)
     cpos = s[:, None] + hex_chars + 1 + np.arange(_COUNT_DIGITS, dtype=s.dtype)[None, :]
-    digits = buf[np.minimum(cpos, buf.size - 1)].astype(np.int64) - 48
+    digits = buf[np.minimum(cpos, buf.size - 1)].astype(np.int16) - 48
     in_count = np.arange(_COUNT_DIGITS)[None, :] < clen[:, None]
     bad_digit = (in_count & ((digits < 0) | (digits > 9))).any(axis=1)
     value = np.zeros(rows.size, dtype=np.int64)
