@@ -27,6 +27,7 @@ _ascii_address = st.builds(
 )
 
 
+@settings(deadline=None)
 @given(st.one_of(_ascii_address, st.text(max_size=40)))
 def test_normalisation_is_idempotent(raw: str) -> None:
     normalizer = Normalizer()
@@ -35,7 +36,7 @@ def test_normalisation_is_idempotent(raw: str) -> None:
         assert normalizer.normalize(once) == once
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(
         st.one_of(_ascii_address, st.text(alphabet=string.printable, max_size=30)),
@@ -82,6 +83,7 @@ def test_any_password_round_trips_through_the_vault(
     assert (key, password) in sealed
 
 
+@settings(deadline=None)
 @given(st.lists(st.text(max_size=40), max_size=30))
 def test_vectorised_ntlm_matches_md4(passwords: list[str]) -> None:
     passwords = [p.encode("utf-8", "replace").decode("utf-8") for p in passwords]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credwatch.leaks import LeakFormat, detect_format
@@ -73,6 +73,7 @@ _password = st.text(
 )
 
 
+@settings(deadline=None)  # a DuckDB connection per example; the machine may be busy
 @given(local=_local, password=_password, sep=st.sampled_from([":", ";", "\t", "|"]))
 def test_splitter_keeps_separators_inside_passwords(local: str, password: str, sep: str) -> None:
     address = f"{local}@nifty.com"

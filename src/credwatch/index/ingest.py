@@ -32,7 +32,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from credwatch.errors import InputError, UsageError
+from credwatch.errors import ConfigError, InputError, UsageError
 from credwatch.index.exposure import ExposureIndex, SourceStats
 from credwatch.index.passwords import ntlm_hashes
 from credwatch.index.vault import VaultWriter
@@ -54,11 +54,11 @@ __all__ = ["FileOutcome", "IngestOptions", "IngestReport", "expand_paths", "inge
 
 #: Rejected line numbers kept per reason (numbers only, never content).
 SAMPLE_PER_REASON = 10
-_MERGE_PASSWORDS_AT = 4_000_000
+_MERGE_PASSWORDS_AT = 2_000_000
 _HEADER = "header"
 # Per DuckDB connection.  The in-memory one fails rather than spill; the index one
 # may spill hashed rows (only hashes) to its temp folder next to the database.
-_MEMORY_LIMIT = "768MB"
+_MEMORY_LIMIT = "512MB"
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,8 +289,11 @@ class _FileIngest:
         row = conn.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources").fetchall()
         source_id = int(row[0][0])
         vault_name = f"{source_id:06d}-{digest[:16]}.cwv"
+        try:
+            writer = VaultWriter(self.index.workspace.vault_dir / vault_name, self.public_key)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the vault file: {exc.strerror}") from None
         conn.execute("BEGIN TRANSACTION")
-        writer = VaultWriter(self.index.workspace.vault_dir / vault_name, self.public_key)
         published = False
         try:
             conn.execute(

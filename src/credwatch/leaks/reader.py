@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 #: Bytes read (after decompression) per block.
-BLOCK_BYTES = 16 * 1024 * 1024
+BLOCK_BYTES = 8 * 1024 * 1024
 #: Longest accepted line in bytes (UTF-8); longer ones are counted ``over_long``.
 MAX_LINE_BYTES = 4096
 _SAMPLE_BYTES = 1024 * 1024
