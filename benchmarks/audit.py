@@ -114,9 +114,10 @@ def account_batches(pop: Population, accounts: int, block: int) -> Iterator[pa.T
             SELECT id, username, isp, recovery,
                    CASE WHEN id % 40 < 24
                         THEN '{SHA512-CRYPT}$6$rounds=5000$' || left(md5(username), 16) || '$'
-                             || md5(current) || md5(username)
+                             || md5(current) || md5(username) || left(md5(id::VARCHAR), 22)
                         WHEN id % 40 < 36
-                        THEN '{BLF-CRYPT}$2y$10$' || left(md5(username), 22) || md5(current)
+                        THEN '{BLF-CRYPT}$2y$10$' || left(md5(username), 22)
+                             || left(md5(current), 31)
                         WHEN id % 40 < 39 THEN '{PLAIN-MD5}' || md5(current)
                         ELSE '{PLAIN}' || current END AS password,
                    state, last_login, totp_enabled

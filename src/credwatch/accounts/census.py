@@ -71,8 +71,9 @@ class SchemeFacts:
 
 
 def scheme_table(samples: Iterable[tuple[str, str | None]]) -> pa.Table:
-    """Identify one sample per scheme key: ``key, scheme, weak, slow, supported``."""
-    rows: dict[str, list[Any]] = {k: [] for k in ("key", "scheme", "weak", "slow", "supported")}
+    """Identify one sample per scheme key: ``key, scheme, weak, slow, supported, needs_user``."""
+    names = ("key", "scheme", "weak", "slow", "supported", "needs_user")
+    rows: dict[str, list[Any]] = {k: [] for k in names}
     for key, sample in samples:
         info = identify(sample)
         rows["key"].append(key)
@@ -80,6 +81,7 @@ def scheme_table(samples: Iterable[tuple[str, str | None]]) -> pa.Table:
         rows["weak"].append(bool(info.weak))
         rows["slow"].append(bool(info.slow))
         rows["supported"].append(bool(info.supported))
+        rows["needs_user"].append(bool(info.needs_user))
     return pa.table(
         rows,
         schema=pa.schema(
@@ -89,6 +91,7 @@ def scheme_table(samples: Iterable[tuple[str, str | None]]) -> pa.Table:
                 ("weak", pa.bool_()),
                 ("slow", pa.bool_()),
                 ("supported", pa.bool_()),
+                ("needs_user", pa.bool_()),
             ]
         ),
     )

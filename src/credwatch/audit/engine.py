@@ -145,7 +145,12 @@ def _join_form_sql(normalizer: Normalizer, column: str) -> str:
     """
     if normalizer.domain_rules:
         return normalizer.sql(column)
-    return f"nullif(lower(trim({column}, '{_WHITESPACE}')), '')"
+    # Trimming with a character set is costly; most addresses need no trimming at all.
+    edges = ", ".join(f"'{c}'" for c in _WHITESPACE)
+    return (
+        f"nullif(CASE WHEN {column}[1] IN ({edges}) OR {column}[-1] IN ({edges}) "
+        f"THEN lower(trim({column}, '{_WHITESPACE}')) ELSE lower({column}) END, '')"
+    )
 
 
 def _python_normalise(con: duckdb.DuckDBPyConnection, normalizer: Normalizer, keyer: Keyer) -> None:
@@ -226,10 +231,29 @@ def _verify(
         "WHERE a.password_hash IS NOT NULL AND a.password_hash <> '' AND s.slow = {slow}"
     )
     started = time.perf_counter()
-    fast: pa.Table = con.sql(pairs.format(slow="false")).to_arrow_table()
-    fast_out = verify_many(fast.select(["stored", "password", "user"]))
-    outcomes = [pa.table({"row_no": fast.column("row_no"), "outcome": fast_out.column("outcome")})]
-    del fast
+    # Unsalted hashes of popular passwords repeat: verify each distinct triple once.
+    con.execute(
+        "CREATE TEMP TABLE fast_pairs AS "
+        + pairs.format(slow="false").replace(
+            "a.email AS user", "CASE WHEN s.needs_user THEN a.email END AS user"
+        )
+    )
+    distinct: pa.Table = con.sql(
+        "SELECT DISTINCT stored, password, user FROM fast_pairs"
+    ).to_arrow_table()
+    checked = distinct.append_column("outcome", verify_many(distinct).column("outcome"))
+    del distinct
+    con.register("checked", checked)
+    outcomes = [
+        con.sql(
+            "SELECT f.row_no, c.outcome FROM fast_pairs f JOIN checked c "
+            "ON c.stored = f.stored AND c.password = f.password "
+            "AND c.user IS NOT DISTINCT FROM f.user"
+        ).to_arrow_table()
+    ]
+    con.unregister("checked")
+    con.execute("DROP TABLE fast_pairs")
+    del checked
     timings["verify_fast"] = time.perf_counter() - started
     started = time.perf_counter()
     if verify_slow:
@@ -265,47 +289,60 @@ def _verify(
     con.unregister("outcomes")
 
 
+#: The SQL condition of each finding over the joined account row.
+_FINDING_SQL = {
+    "pair_valid": "verdict = 'matched'",
+    "pair_unverified": "exposed AND verdict = 'unverified'",
+    "recovery_exposed": "rec_exposed",
+    "pair_stale": "verdict = 'not_matched'",
+    "email_only": "exposed AND verdict IS NULL",
+    "weak_scheme": "weak",
+}
+
+
 def _classify(con: duckdb.DuckDBPyConnection, affected: list[str]) -> None:
-    """Table ``result``: findings, risk score and priority of every account."""
+    """Table ``result``: one boolean column per finding, risk score and priority.
+
+    Findings are plain boolean columns (cheap to count); the ``findings`` list of the
+    Parquet output is built once, when the run is written.
+    """
     con.register("affected", pa.table({"domain": pa.array(affected, pa.string())}))
-    weights = " ".join(f"WHEN '{f}' THEN {w}" for f, w in RISK_WEIGHTS.items())
+    flags = ",\n".join(
+        f"coalesce({cond}, false) AS f_{name}" for name, cond in _FINDING_SQL.items()
+    )
+    top = (
+        "greatest("
+        + ", ".join(f"CASE WHEN f_{f} THEN {w} ELSE 0 END" for f, w in RISK_WEIGHTS.items())
+        + ")"
+    )
+    count = " + ".join(f"f_{f}::INTEGER" for f in FINDINGS)
     factors = " ".join(f"WHEN '{s}' THEN {f}" for s, f in STATUS_FACTORS.items())
     con.execute(
         f"""
         CREATE TABLE result AS
         WITH base AS (
-            SELECT a.*, s.scheme, s.weak, s.supported, v.verdict,
+            SELECT a.id, a.tenant, a.status, a.raw_status, a.mfa, a.norm, a.recovery_domain,
+                   s.scheme, s.weak, s.supported, v.verdict,
                    x.email_key IS NOT NULL AS exposed,
-                   a.recovery_domain IN (SELECT domain FROM affected) AS rec_exposed
+                   coalesce(a.recovery_domain IN (SELECT domain FROM affected), false)
+                       AS rec_exposed
             FROM accts a
             JOIN schemes s ON s.key = a.skey
             LEFT JOIN exposed x ON x.email_key = a.email_key
             LEFT JOIN verdict v ON v.row_no = a.rowid
         ), found AS (
-            SELECT *, list_filter([
-                CASE WHEN verdict = 'matched' THEN 'pair_valid' END,
-                CASE WHEN exposed AND verdict = 'unverified' THEN 'pair_unverified' END,
-                CASE WHEN rec_exposed THEN 'recovery_exposed' END,
-                CASE WHEN verdict = 'not_matched' THEN 'pair_stale' END,
-                CASE WHEN exposed AND verdict IS NULL THEN 'email_only' END,
-                CASE WHEN weak THEN 'weak_scheme' END
-            ], lambda f: f IS NOT NULL) AS findings
-            FROM base
+            SELECT *, {flags} FROM base
         ), scored AS (
-            SELECT *, CAST(round(
-                (coalesce(list_max(list_transform(findings, lambda f: CASE f {weights} END)), 0)
-                 + 5 * greatest(len(findings) - 1, 0))
+            SELECT *, least(CAST(round(({top} + 5 * greatest({count} - 1, 0))
                 * (CASE status {factors} ELSE 1.0 END)
-                * (CASE WHEN mfa THEN {MFA_FACTOR} ELSE 1.0 END)) AS INTEGER) AS risk_score
+                * (CASE WHEN mfa THEN {MFA_FACTOR} ELSE 1.0 END)) AS INTEGER), 100)
+                AS risk_score
             FROM found
         )
-        SELECT id, tenant, status, raw_status, mfa,
+        SELECT * EXCLUDE (norm, weak, verdict, rec_exposed),
+               CAST(row_number() OVER (ORDER BY risk_score DESC, id) AS INTEGER) AS priority,
                CASE WHEN contains(norm, '@') THEN string_split(norm, '@')[-1]
                     ELSE '(invalid)' END AS email_domain,
-               recovery_domain, scheme, supported, exposed, findings,
-               least(risk_score, 100)::INTEGER AS risk_score,
-               CAST(row_number() OVER (ORDER BY least(risk_score, 100) DESC, id) AS INTEGER)
-                   AS priority,
                -- the same as credwatch.normalize.mask_email (tested)
                CASE WHEN norm IS NULL OR NOT contains(norm, '@') OR norm[1] = '@' THEN '***'
                     ELSE left(norm, 1) || '***@' || string_split(norm, '@')[-1]
@@ -316,11 +353,15 @@ def _classify(con: duckdb.DuckDBPyConnection, affected: list[str]) -> None:
     con.unregister("affected")
 
 
+def _findings_list_sql() -> str:
+    """The ``findings`` list column (most severe first) from the boolean columns."""
+    items = ", ".join(f"CASE WHEN f_{f} THEN '{f}' END" for f in FINDINGS)
+    return f"list_filter([{items}], lambda f: f IS NOT NULL)"
+
+
 def _summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Totals, per tenant x status x finding, per status and MFA, from one GROUP BY."""
-    cols = ", ".join(
-        f"count(*) FILTER (WHERE list_contains(findings, '{f}')) AS {f}" for f in FINDINGS
-    )
+    cols = ", ".join(f"count_if(f_{f}) AS {f}" for f in FINDINGS)
     groups = con.execute(
         f"SELECT tenant, status, mfa, count(*) AS accounts, "
         f"count(*) FILTER (WHERE exposed) AS exposed, {cols} "
@@ -515,7 +556,8 @@ def run_audit(
         tmp = run_dir / "accounts.parquet.tmp"
         con.execute(
             f"COPY (SELECT id, tenant, status, mfa, email_domain, recovery_domain, scheme, "
-            f"findings, risk_score, priority, masked_email FROM result ORDER BY priority) "
+            f"{_findings_list_sql()} AS findings, risk_score, priority, masked_email "
+            f"FROM result ORDER BY priority) "
             f"TO {_sql_str(str(tmp))} (FORMAT parquet)"
         )
         tmp.replace(parquet)
