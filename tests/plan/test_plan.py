@@ -200,3 +200,15 @@ def test_passwd_file_ids_are_keyed(workspace: Workspace, tmp_path: Path) -> None
     assert plan.accounts[0].id == keyed_id(workspace.keyer(), "canary@nifty.com")
     write_plan(plan, tmp_path / "p.json")
     assert "canary" not in (tmp_path / "p.json").read_text()
+
+
+def test_unverified_pair_gets_a_reset(workspace: Workspace, tmp_path: Path) -> None:
+    configure(workspace, store_toml("mail", f"sqlite:///{tmp_path / 's.db'}"))
+    write_run(
+        workspace, "r", "mail", DIGEST, [("9", "cpi", "cancelled", False, ["pair_unverified"])]
+    )
+    entry = plan_remediation(workspace, "r").accounts[0]
+    assert [(p.action, p.rule) for p in entry.actions] == [
+        ("force_reset", "leaked-password-unverified"),
+        ("purge_credential", "exposed-cancelled"),
+    ]

@@ -278,6 +278,7 @@ def _apply(
                         {
                             "event": "begin",
                             "plan": plan.digest,
+                            "kind": plan.kind,
                             "store": cfg.name,
                             "store_digest": before,
                             "actions": len(items),

@@ -82,12 +82,16 @@ def _stages() -> list[tuple[str, Stage]]:
     from credwatch.demo import audit as audit_stage  # noqa: PLC0415 - lazy
     from credwatch.demo import authlogs, hunt  # noqa: PLC0415 - lazy
     from credwatch.demo import combolist, ingest, report, supply  # noqa: PLC0415 - lazy
+    from credwatch.demo import remediate as remediation_stage  # noqa: PLC0415 - lazy
+    from credwatch.demo import retention as retention_stage  # noqa: PLC0415 - lazy
 
     return [
         ("combolist", combolist.run),
         ("ingest", ingest.run),
         ("accounts", accounts_stage.run),
         ("audit", audit_stage.run),
+        ("remediation", remediation_stage.run),
+        ("retention", retention_stage.run),
         ("authlogs", authlogs.run),
         ("hunt", hunt.run),
         ("supply", supply.run),

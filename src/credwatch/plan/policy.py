@@ -18,8 +18,8 @@ The shipped default (``credwatch/plan/default_policy.toml``)::
     ...
 
 Rule keys: ``name`` (unique), ``reason`` (text for reviewers and notifications),
-``findings`` (any of ``pair_valid``, ``pair_stale``, ``email_only``, ``recovery_exposed``,
-``weak_scheme``, or ``exposed`` = any of the first three), optional ``status`` (list of
+``findings`` (any of ``pair_valid``, ``pair_unverified``, ``pair_stale``, ``email_only``,
+``recovery_exposed``, ``weak_scheme``, or ``exposed`` = any of the first four), optional ``status`` (list of
 ``active``/``dormant``/``cancelled``/``unknown``), optional ``mfa`` (true/false), and
 ``actions`` (see :data:`credwatch.plan.model.ACTIONS`).
 
@@ -54,9 +54,18 @@ __all__ = [
 ]
 
 #: The audit's finding names (docs/contracts.md, "Audit runs").
-FINDINGS = frozenset({"pair_valid", "pair_stale", "email_only", "recovery_exposed", "weak_scheme"})
+FINDINGS = frozenset(
+    {
+        "pair_valid",
+        "pair_unverified",
+        "pair_stale",
+        "email_only",
+        "recovery_exposed",
+        "weak_scheme",
+    }
+)
 #: Findings that mean "the address is in the dump"; the policy alias ``exposed``.
-EXPOSED_FINDINGS = ("pair_valid", "pair_stale", "email_only")
+EXPOSED_FINDINGS = ("pair_valid", "pair_unverified", "pair_stale", "email_only")
 _STATUSES = frozenset({"active", "dormant", "cancelled", "unknown"})
 _RULE_KEYS = frozenset({"name", "reason", "findings", "status", "mfa", "actions"})
 
