@@ -38,6 +38,7 @@ import sys
 import time
 from collections import defaultdict, deque
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -196,8 +197,8 @@ def run_credwatch(log: Path, ws_root: Path) -> tuple[float, list[Alert], dict[st
             key_type=a["key_type"],
             key=a["key"],
             severity=a["severity"],
-            first_seen=a["first_seen"],  # type: ignore[arg-type]
-            last_seen=a["last_seen"],  # type: ignore[arg-type]
+            first_seen=datetime.fromisoformat(a["first_seen"]),
+            last_seen=datetime.fromisoformat(a["last_seen"]),
             count=a["count"],
         )
         for a in doc["alerts"]

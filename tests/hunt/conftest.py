@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -27,10 +28,11 @@ def engine() -> Engine:
 
 def parse(
     engine: Engine, lines: Sequence[str], reference: datetime = REFERENCE
-) -> list[dict[str, object]]:
+) -> list[dict[str, Any]]:
     """Parse in-memory lines; return event rows in line order."""
     table = engine.parse_lines(list(lines), reference=reference)
-    return table.sort_by("line_no").to_pylist()
+    rows: list[dict[str, Any]] = table.sort_by("line_no").to_pylist()
+    return rows
 
 
 def event(

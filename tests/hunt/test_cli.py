@@ -22,12 +22,14 @@ CANARY = "canary.leaked.person@nifty.com"
 
 def _log(path: Path, n_brute: int = 30) -> Path:
     lines = [
-        f"Jun 24 10:00:{i % 60:02d} mx1 dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): "
+        f"Jun 24 10:00:{i % 60:02d} mx1 dovecot: imap-login: Disconnected (auth failed, 1 "
+        f"attempts in 2 secs): "
         f"user=<{CANARY}>, method=PLAIN, rip=198.51.100.9, lip=10.0.0.1, TLS"
         for i in range(n_brute)
     ]
     lines += [
-        "Jun 24 10:01:00 mx1 dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): "
+        "Jun 24 10:01:00 mx1 dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 "
+        "secs): "
         "user=<w@nifty.com>, method=PLAIN, rip=2001:db8:7::9, lip=10.0.0.1, TLS",
     ] * 12
     lines += [
@@ -136,7 +138,8 @@ def test_follow_with_rotation_stops_by_itself(workspace: Workspace, tmp_path: Pa
     log.write_text("", encoding="utf-8")
     alerts = tmp_path / "alerts.jsonl"
     line = (
-        "Jun 24 10:00:{s:02d} mx1 dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): "
+        "Jun 24 10:00:{s:02d} mx1 dovecot: imap-login: Disconnected (auth failed, 1 attempts in "
+        "2 secs): "
         "user=<{u}>, method=PLAIN, rip=198.51.100.{ip}, lip=10.0.0.1, TLS\n"
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import pytest
@@ -61,6 +61,9 @@ def online(
     return out + hunter.flush()
 
 
+Runner = Callable[..., list[Alert]]
+
+
 def keys(alerts: Sequence[Alert], rule: str) -> set[tuple[str, str]]:
     return {(a.key_type, a.key) for a in alerts if a.rule == rule}
 
@@ -87,7 +90,7 @@ def benign() -> list[AuthEvent]:
 
 
 @pytest.mark.parametrize("run", [batch, online], ids=["batch", "online"])
-def test_brute_force_and_spraying_fire(run) -> None:  # type: ignore[no-untyped-def]
+def test_brute_force_and_spraying_fire(run: Runner) -> None:
     alerts = run(brute_force() + spraying() + benign())
     assert keys(alerts, "failures_per_ip") >= {("ip", "198.51.100.9"), ("ip", "198.51.100.20")}
     assert ("ip", "198.51.100.20") in keys(alerts, "spraying")
@@ -98,10 +101,10 @@ def test_brute_force_and_spraying_fire(run) -> None:  # type: ignore[no-untyped-
 
 
 @pytest.mark.parametrize("run", [batch, online], ids=["batch", "online"])
-def test_subnet_ips_per_user_and_takeover(run) -> None:  # type: ignore[no-untyped-def]
+def test_subnet_ips_per_user_and_takeover(run: Runner) -> None:
     subnet = [event(i * 30, f"203.0.113.{i + 1}", f"x{i}@nifty.com") for i in range(60)]
     distributed = [event(i * 40, f"198.51.{i}.7", "victim@nifty.com") for i in range(6)]
-    takeover = distributed + [event(300, "198.51.99.7", "victim@nifty.com", "success")]
+    takeover = [*distributed, event(300, "198.51.99.7", "victim@nifty.com", "success")]
     ipv6 = [event(i * 30, f"2001:db8:aa:bb::{i + 1:x}", f"y{i}@nifty.com") for i in range(60)]
     alerts = run(subnet + takeover + ipv6)
     assert keys(alerts, "failures_per_subnet") == {

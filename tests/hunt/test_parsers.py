@@ -31,7 +31,8 @@ CASES = [
         1,
     ),
     (
-        "Jun 24 10:00:02 mx1 dovecot: pop3-login: Disconnected (auth failed, 3 attempts in 12 secs): "
+        "Jun 24 10:00:02 mx1 dovecot: pop3-login: Disconnected (auth failed, 3 attempts in 12 "
+        "secs): "
         "user=<hanako@biglobe.ne.jp>, method=PLAIN, rip=198.51.100.7, lip=203.0.113.1, TLS",
         "dovecot",
         "pop3",
@@ -42,7 +43,8 @@ CASES = [
         3,
     ),
     (
-        "Jun 24 10:00:03 mx1 dovecot[812]: imap-login: Login aborted: Connection closed (auth failed, "
+        "Jun 24 10:00:03 mx1 dovecot[812]: imap-login: Login aborted: Connection closed (auth "
+        "failed, "
         "2 attempts in 9 secs) (auth_failed): user=<ken>, method=PLAIN, rip=2001:db8:5::17, "
         "lip=2001:db8::1, TLS, session=<x1>",
         "dovecot",
@@ -54,7 +56,8 @@ CASES = [
         2,
     ),
     (
-        "Jun 24 10:00:04 mx1 dovecot: submission-login: Aborted login (auth failed, 1 attempts in 2 secs): "
+        "Jun 24 10:00:04 mx1 dovecot: submission-login: Aborted login (auth failed, 1 attempts "
+        "in 2 secs): "
         "method=LOGIN, rip=203.0.113.99, lip=203.0.113.1",
         "dovecot",
         "submission",
@@ -65,7 +68,8 @@ CASES = [
         1,
     ),
     (
-        "Jun 24 10:00:05 mx1 dovecot: auth-worker(3121): sql(aoi@cpi.ad.jp,192.0.2.55,<sess1>): unknown user",
+        "Jun 24 10:00:05 mx1 dovecot: auth-worker(3121): sql(aoi@cpi.ad.jp,192.0.2.55,<sess1>): "
+        "unknown user",
         "dovecot",
         "auth",
         "aoi@cpi.ad.jp",
@@ -75,7 +79,8 @@ CASES = [
         1,
     ),
     (
-        "Jun 24 10:00:06 mx1 dovecot: auth: passwd-file(rin@pikara.ne.jp,192.0.2.56): Password mismatch",
+        "Jun 24 10:00:06 mx1 dovecot: auth: passwd-file(rin@pikara.ne.jp,192.0.2.56): Password "
+        "mismatch",
         "dovecot",
         "auth",
         "rin@pikara.ne.jp",
@@ -85,7 +90,8 @@ CASES = [
         1,
     ),
     (
-        "Jun 24 10:00:07 mx1 dovecot: auth-worker(77): pam(yuki,192.0.2.57): pam_authenticate() failed: "
+        "Jun 24 10:00:07 mx1 dovecot: auth-worker(77): pam(yuki,192.0.2.57): pam_authenticate() "
+        "failed: "
         "Authentication failure (password mismatch?)",
         "dovecot",
         "auth",
@@ -140,7 +146,8 @@ CASES = [
         1,
     ),
     (
-        "Jun 24 10:00:12 mx1 postfix/smtpd[2214]: disconnect from unknown[192.0.2.63] ehlo=1 auth=0/4 "
+        "Jun 24 10:00:12 mx1 postfix/smtpd[2214]: disconnect from unknown[192.0.2.63] ehlo=1 "
+        "auth=0/4 "
         "rset=1 commands=2/6",
         "postfix",
         "smtp",
@@ -151,7 +158,8 @@ CASES = [
         4,
     ),
     (
-        "[24-Jun-2026 10:00:13 +0900]: <k2j3> Failed login for emi@nifty.com from 192.0.2.64 in session "
+        "[24-Jun-2026 10:00:13 +0900]: <k2j3> Failed login for emi@nifty.com from 192.0.2.64 in "
+        "session "
         "k2j3abc (error: 0)",
         "roundcube",
         "http",
@@ -162,8 +170,10 @@ CASES = [
         1,
     ),
     (
-        "Jun 24 10:00:14 web1 roundcube: IMAP Error: Login failed for admin from 127.0.0.1 from 192.0.2.65. "
-        "AUTHENTICATE PLAIN: Authentication failed. in /usr/share/roundcube/rcube_imap.php on line 1",
+        "Jun 24 10:00:14 web1 roundcube: IMAP Error: Login failed for admin from 127.0.0.1 from "
+        "192.0.2.65. "
+        "AUTHENTICATE PLAIN: Authentication failed. in /usr/share/roundcube/rcube_imap.php on "
+        "line 1",
         "roundcube",
         "http",
         "admin from 127.0.0.1",
@@ -173,7 +183,8 @@ CASES = [
         1,
     ),
     (
-        "[24-Jun-2026 10:00:15 +0900]: <k2j4> Successful login for naomi@biglobe.ne.jp (ID: 12) from "
+        "[24-Jun-2026 10:00:15 +0900]: <k2j4> Successful login for naomi@biglobe.ne.jp (ID: 12) "
+        "from "
         "192.0.2.66 in session k2j4abc",
         "roundcube",
         "http",
@@ -184,7 +195,8 @@ CASES = [
         1,
     ),
     (
-        "Jun 24 10:00:16 gw sshd[901]: Failed password for invalid user oracle from 192.0.2.67 port 40022 ssh2",
+        "Jun 24 10:00:16 gw sshd[901]: Failed password for invalid user oracle from 192.0.2.67 "
+        "port 40022 ssh2",
         "sshd",
         "ssh",
         "oracle",
@@ -204,7 +216,8 @@ CASES = [
         1,
     ),
     (
-        "Jun 24 10:00:18 gw sshd[903]: Accepted publickey for deploy from 192.0.2.68 port 40024 ssh2: "
+        "Jun 24 10:00:18 gw sshd[903]: Accepted publickey for deploy from 192.0.2.68 port 40024 "
+        "ssh2: "
         "ED25519 SHA256:abc",
         "sshd",
         "ssh",
@@ -236,7 +249,8 @@ CASES = [
         1,
     ),
     (
-        "2026-06-24 10:00:21 1sA2b3-000Abc-1x <= taro@nifty.com H=(pc) [192.0.2.71]:50122 P=esmtpsa "
+        "2026-06-24 10:00:21 1sA2b3-000Abc-1x <= taro@nifty.com H=(pc) [192.0.2.71]:50122 "
+        "P=esmtpsa "
         "X=TLS1.3 A=dovecot_plain:taro@nifty.com S=1234",
         "exim",
         "smtp",
@@ -247,8 +261,9 @@ CASES = [
         1,
     ),
     (
-        '2026/06/24 10:00:22 [error] 77#77: *9 user "admin": password mismatch, client: 192.0.2.72, '
-        'server: mail.example.jp, request: "GET /admin HTTP/1.1", host: "mail.example.jp"',
+        '2026/06/24 10:00:22 [error] 77#77: *9 user "admin": password mismatch, '
+        'client: 192.0.2.72, server: mail.example.jp, request: "GET /admin HTTP/1.1", '
+        'host: "mail.example.jp"',
         "nginx",
         "http",
         "admin",
@@ -258,8 +273,9 @@ CASES = [
         1,
     ),
     (
-        '2026/06/24 10:00:23 [error] 77#77: *9 user "ghost" was not found in "/etc/nginx/.htpasswd", '
-        'client: 192.0.2.73, server: mail.example.jp, request: "GET / HTTP/1.1"',
+        '2026/06/24 10:00:23 [error] 77#77: *9 user "ghost" was not found in '
+        '"/etc/nginx/.htpasswd", client: 192.0.2.73, server: mail.example.jp, '
+        'request: "GET / HTTP/1.1"',
         "nginx",
         "http",
         "ghost",
@@ -373,7 +389,8 @@ def test_unmatched_lines_are_not_events(engine: Engine) -> None:
     lines = [
         "Jun 24 10:00:00 mx1 postfix/smtpd[1]: connect from unknown[192.0.2.1]",
         "Jun 24 10:00:00 mx1 dovecot: imap(taro@nifty.com)<1><s>: Logged out in=1 out=2",
-        "Jun 24 10:00:00 mx1 dovecot: imap-login: Disconnected (no auth attempts in 0 secs): user=<>, rip=192.0.2.2",
+        "Jun 24 10:00:00 mx1 dovecot: imap-login: Disconnected (no auth attempts in 0 secs): "
+        "user=<>, rip=192.0.2.2",
         "random text",
         "",
     ]
@@ -403,11 +420,15 @@ def test_dovecot_fast_and_slow_paths_agree(engine: Engine, user: str, ip: str, f
     """Whatever the user name, the fast extraction gives what the full pattern gives."""
     if fail:
         line = (
-            f"Jun 24 10:00:00 mx1 dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): "
+            f"Jun 24 10:00:00 mx1 dovecot: imap-login: Disconnected (auth failed, 1 attempts in "
+            f"2 secs): "
             f"user=<{user}>, method=PLAIN, rip={ip}, lip=10.0.0.1, TLS"
         )
     else:
-        line = f"Jun 24 10:00:00 mx1 dovecot: imap-login: Login: user=<{user}>, method=PLAIN, rip={ip}, lip=10.0.0.1"
+        line = (
+            f"Jun 24 10:00:00 mx1 dovecot: imap-login: Login: user=<{user}>, method=PLAIN, "
+            f"rip={ip}, lip=10.0.0.1"
+        )
     rows = parse(engine, [line])
     assert len(rows) == 1
     assert rows[0]["user"] == user
@@ -444,7 +465,8 @@ _CORPUS_FILES = (
 _CREDENTIAL = re.compile(
     r"auth failed|authentication failed|authenticator failed|password mismatch|unknown user|"
     r"Failed (?:password|publickey|keyboard)|Invalid user|ogin failed|FAILED login|Failed login|"
-    r"user \S* ?not found|was not found in|invalid credentials|pam_authenticate|authentication failure|Authentication failure",
+    r"user \S* ?not found|was not found in|invalid credentials|pam_authenticate|authentication "
+    r"failure|Authentication failure",
     re.IGNORECASE,
 )
 
@@ -488,7 +510,7 @@ def test_fail2ban_corpus_coverage(engine: Engine, name: str) -> None:
                 missed.append(number)
             continue
         checked += 1
-        users = note.get("users") or ([note["user"]] if "user" in note else [])
+        users = list(note.get("users") or ([note["user"]] if "user" in note else []))  # type: ignore[call-overload]
         if row["src_ip"] != note["host"] or (users and (row["user"] or "") not in users):
             wrong.append(number)
     assert stats.unparsed >= 0

@@ -21,9 +21,11 @@ from credwatch.hunt.engine import Engine
 from credwatch.hunt.reader import lines_to_array, split_journal_export
 
 LOG = (
-    "Jun 24 10:00:01 mx1 dovecot: imap-login: Login: user=<taro@nifty.com>, method=PLAIN, rip=192.0.2.10, lip=10.0.0.1\n"
+    "Jun 24 10:00:01 mx1 dovecot: imap-login: Login: user=<taro@nifty.com>, method=PLAIN, "
+    "rip=192.0.2.10, lip=10.0.0.1\n"
     "Jun 24 10:00:02 mx1 postfix/smtpd[1]: connect from unknown[192.0.2.11]\n"
-    "Jun 24 10:00:03 mx1 postfix/smtpd[1]: warning: unknown[192.0.2.11]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n"
+    "Jun 24 10:00:03 mx1 postfix/smtpd[1]: warning: unknown[192.0.2.11]: SASL LOGIN "
+    "authentication failed: UGFzc3dvcmQ6\n"
 )
 
 COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
@@ -48,7 +50,8 @@ def test_compressed_files(engine: Engine, tmp_path: Path, kind: str) -> None:
 
 def test_truncated_gzip_keeps_what_came_before(engine: Engine, tmp_path: Path) -> None:
     lines = "".join(
-        f"Jun 24 10:{i // 60 % 60:02d}:{i % 60:02d} gw sshd[{i}]: Failed password for u{i * 7919 % 100003} "
+        f"Jun 24 10:{i // 60 % 60:02d}:{i % 60:02d} gw sshd[{i}]: Failed password for "
+        f"u{i * 7919 % 100003} "
         f"from 10.{i % 256}.{i * 31 % 256}.{i * 17 % 251 + 1} port {i} ssh2\n"
         for i in range(20000)
     )
@@ -79,7 +82,10 @@ def test_one_megabyte_line_crlf_and_invalid_utf8(engine: Engine, tmp_path: Path)
         + "x" * 1_000_000
         + ">, rip=192.0.2.1\r\n"
     )
-    bad = b"Jun 24 10:00:05 gw sshd[1]: Failed password for \xff\xfeuser from 192.0.2.9 port 2 ssh2\r\n"
+    bad = (
+        b"Jun 24 10:00:05 gw sshd[1]: Failed password for \xff\xfeuser from 192.0.2.9 port 2 "
+        b"ssh2\r\n"
+    )
     path = tmp_path / "odd.log"
     path.write_bytes(huge.encode() + bad + LOG.replace("\n", "\r\n").encode())
     table, stats = engine.parse_file(path)
@@ -92,9 +98,12 @@ def test_one_megabyte_line_crlf_and_invalid_utf8(engine: Engine, tmp_path: Path)
 
 def test_out_of_order_ipv6_and_odd_names(engine: Engine, tmp_path: Path) -> None:
     lines = [
-        "Jun 24 12:00:00 gw sshd[1]: Failed password for invalid user 山田 太郎 from 2001:db8:1:2::99 port 5 ssh2",
-        "Jun 24 09:00:00 gw sshd[1]: Failed password for invalid user josé maría from ::ffff:192.0.2.44 port 5 ssh2",
-        "Jun 24 11:00:00 gw sshd[1]: Failed password for root from 2001:0db8:0001:0002:0000:0000:0000:0098 port 5 ssh2",
+        "Jun 24 12:00:00 gw sshd[1]: Failed password for invalid user 山田 太郎 from "
+        "2001:db8:1:2::99 port 5 ssh2",
+        "Jun 24 09:00:00 gw sshd[1]: Failed password for invalid user josé maría from "
+        "::ffff:192.0.2.44 port 5 ssh2",
+        "Jun 24 11:00:00 gw sshd[1]: Failed password for root from "
+        "2001:0db8:0001:0002:0000:0000:0000:0098 port 5 ssh2",
     ]
     path = tmp_path / "auth.log"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -117,7 +126,8 @@ def test_journal_export_and_json(engine: Engine, tmp_path: Path) -> None:
         (
             f"__CURSOR=s=1\n__REALTIME_TIMESTAMP={stamp}\nSYSLOG_IDENTIFIER=postfix/smtpd\n_PID=7\n"
             f"MESSAGE={message}\n\n"
-            f"__CURSOR=s=2\n__REALTIME_TIMESTAMP={stamp + 1_000_000}\nSYSLOG_IDENTIFIER=sshd\n_PID=8\n"
+            f"__CURSOR=s=2\n__REALTIME_TIMESTAMP={stamp + 1_000_000}\n"
+            "SYSLOG_IDENTIFIER=sshd\n_PID=8\n"
         ).encode()
         + b"MESSAGE\n"
         + len(binary_msg).to_bytes(8, "little")

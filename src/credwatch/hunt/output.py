@@ -68,8 +68,8 @@ def blocklist_entries(alerts: Iterable[Alert]) -> tuple[list[str], list[str]]:
             continue
         (v4 if isinstance(net, ipaddress.IPv4Network) else v6).add(net)  # type: ignore[arg-type]
     # An address inside a listed subnet is redundant (and nft refuses overlaps).
-    v4 = set(ipaddress.collapse_addresses(v4))  # type: ignore[arg-type]
-    v6 = set(ipaddress.collapse_addresses(v6))  # type: ignore[arg-type]
+    v4 = set(ipaddress.collapse_addresses(v4))
+    v6 = set(ipaddress.collapse_addresses(v6))
 
     def show(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
         return str(net.network_address) if net.num_addresses == 1 else str(net)

@@ -175,7 +175,7 @@ class FileReader:
                     return lzma.LZMAFile(raw)  # type: ignore[return-value]
                 if name == "bzip2":
                     return bz2.BZ2File(raw)  # type: ignore[return-value]
-                return zstandard.ZstdDecompressor().stream_reader(raw)  # type: ignore[return-value]
+                return zstandard.ZstdDecompressor().stream_reader(raw)
         return raw
 
     def blocks(self) -> Iterator[Block]:

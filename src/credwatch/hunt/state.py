@@ -18,13 +18,11 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any
 
 import redis
 
 from credwatch.errors import ExternalServiceError
-
-_T = TypeVar("_T")
 
 __all__ = ["MemoryState", "RedisState"]
 
@@ -136,7 +134,7 @@ class RedisState:
     def _k(self, *parts: str) -> str:
         return self._prefix + "|".join(parts)
 
-    def _call(self, fn: Callable[..., _T], *args: object) -> _T:
+    def _call(self, fn: Callable[..., Any], *args: object) -> Any:
         try:
             return fn(*args)
         except redis.RedisError as exc:
@@ -164,7 +162,7 @@ class RedisState:
     def window_count(self, key: str) -> int:
         """Total weight in the window."""
         items = self._call(self._r.zrange, self._k("w", key), 0, -1)
-        return sum(int(item.split("|", 2)[1]) for item in items)
+        return sum(int(str(item).split("|", 2)[1]) for item in items)
 
     def window_distinct(self, key: str) -> int:
         """Distinct members in the window."""
@@ -172,7 +170,7 @@ class RedisState:
 
     def window_members(self, key: str, limit: int) -> list[str]:
         """Up to ``limit`` distinct members, oldest first."""
-        return list(self._call(self._r.zrange, self._k("m", key), 0, limit - 1))
+        return [str(m) for m in self._call(self._r.zrange, self._k("m", key), 0, limit - 1)]
 
     def window_span(self, key: str) -> tuple[float, float] | None:
         """Times of the oldest and newest event in the window."""
