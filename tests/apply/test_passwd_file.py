@@ -146,6 +146,8 @@ def test_unconfigured_action_and_bad_fields(tmp_path: Path) -> None:
         _actuator(path).validate(["revoke_sessions"])
     with pytest.raises(ConfigError, match="without spaces"):
         parse_file_specs("dove", {"lock": {"fields": {"reason": "two words"}}})
+    with pytest.raises(ConfigError, match="isolate is not available"):
+        parse_file_specs("dove", {"isolate": {"fields": {"x": "y"}}})
     with pytest.raises(ConfigError, match="keep, lock or purge"):
         parse_file_specs("dove", {"lock": {"hash": "burn"}})
     custom = _actuator(path, {"revoke_sessions": {"fields": {"kick": "y"}}})

@@ -219,6 +219,12 @@ def parse_file_specs(store: str, table: Mapping[str, Any]) -> FileSpecs:
     for name, raw in table.items():
         where = f"{base}.{name}"
         action = _check_action_name(name, base)
+        if action == "isolate":
+            raise ConfigError(
+                f"[{where}] isolate is not available for passwd-files (there is no separate "
+                "table to move the credential to)",
+                hint="use purge_credential, or isolate from an SQL store",
+            )
         spec = _table(raw, where)
         unknown = set(spec) - {"fields", "hash"}
         if unknown:
