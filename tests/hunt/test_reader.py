@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from credwatch.errors import InputError
 from credwatch.hunt.engine import Engine
+from credwatch.hunt.follow import TailedFile
 from credwatch.hunt.reader import lines_to_array, split_journal_export
 
 LOG = (
@@ -182,3 +183,27 @@ def test_line_split_round_trips(lines: list[bytes]) -> None:
 def test_journal_export_without_message() -> None:
     lines, stamps = split_journal_export(b"__CURSOR=a\n__REALTIME_TIMESTAMP=x\n\n")
     assert lines == [""] and stamps == [None]
+
+
+def test_committed_fixture_counts(engine: Engine) -> None:
+    """A small mixed mail log: every credential line parsed, the rest counted as unparsed."""
+    path = Path(__file__).parent / "data" / "mixed-mail.log"
+    table, stats = engine.parse_file(path, now=datetime(2026, 6, 30))
+    assert (stats.lines, stats.parsed, stats.unparsed) == (15, 11, 4)
+    by_service = sorted(table.column("service").to_pylist())
+    assert by_service.count("dovecot") == 5 and by_service.count("postfix") == 3
+    assert "2400:4050:a1:b2::17" in table.column("src_ip").to_pylist()
+
+
+def test_tailed_file_truncation_and_partial_lines(tmp_path: Path) -> None:
+    path = tmp_path / "live.log"
+    path.write_text("one\ntwo\nthr", encoding="utf-8")
+    tailed = TailedFile(path)
+    assert tailed.read_new() == ["one", "two"]
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("ee\n")
+    assert tailed.read_new() == ["three"]
+    path.write_text("new\n", encoding="utf-8")  # copytruncate: the file shrank
+    assert tailed.read_new() == ["new"] and tailed.rotations == 1
+    path.unlink()
+    assert tailed.read_new() == []
