@@ -53,6 +53,16 @@ class StoreDigest:
         ).fetchall()
         self.add(int(row[0]), int(row[1]), int(row[2]))
 
+    def update_from_hashes(
+        self, con: duckdb.DuckDBPyConnection, relation: str, column: str
+    ) -> None:
+        """Fold in row hashes already computed with :data:`ROW_DIGEST_SQL`."""
+        (row,) = con.execute(
+            f"SELECT count(*), coalesce(bit_xor({column}), 0), coalesce(sum({column}), 0) "
+            f"FROM {relation}"
+        ).fetchall()
+        self.add(int(row[0]), int(row[1]), int(row[2]))
+
     def hexdigest(self) -> str:
         """The digest as ``sha256:<hex>``."""
         material = f"credwatch-store-v1|{self.rows}|{self._xor:016x}|{self._sum:016x}".encode()

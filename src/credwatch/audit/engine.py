@@ -30,7 +30,7 @@ import json
 import secrets
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,8 @@ import pyarrow as pa
 
 from credwatch.accounts import open_store
 from credwatch.accounts.census import SCHEME_KEY_SQL, scheme_table, secret_safe_connection
-from credwatch.accounts.digest import StoreDigest
+from credwatch.accounts.digest import ROW_DIGEST_SQL, StoreDigest
+from credwatch.accounts.interface import ACCOUNT_SCHEMA
 from credwatch.audit.model import (
     FINDINGS,
     MFA_FACTOR,
@@ -49,7 +50,7 @@ from credwatch.audit.model import (
     SUMMARY_SCHEMA_VERSION,
     AuditResult,
 )
-from credwatch.errors import InputError
+from credwatch.errors import CredwatchError, InputError
 from credwatch.execute.checkpoint import Checkpoint
 from credwatch.execute.interface import Executor, ProgressCallback
 from credwatch.hashes import verify_many
@@ -97,12 +98,14 @@ def _load_accounts(
     con.execute(
         "CREATE TABLE accts (id VARCHAR, tenant VARCHAR, status VARCHAR, raw_status VARCHAR, "
         "mfa BOOLEAN, email VARCHAR, norm VARCHAR, email_key BLOB, recovery_domain VARCHAR, "
-        "recovery_raw VARCHAR, password_hash VARCHAR, skey VARCHAR, needs_py BOOLEAN)"
+        "recovery_raw VARCHAR, password_hash VARCHAR, skey VARCHAR, needs_py BOOLEAN, "
+        "row_hash UBIGINT)"
     )
-    digest = StoreDigest()
-    for batch in store.iter_arrow(batch_size):
-        con.register("cw_batch", batch)
-        digest.update(con, "cw_batch")
+    # One INSERT over a streaming reader: DuckDB pipelines and parallelises the keying
+    # while the connector fetches; memory stays bounded by the reader's batches.
+    source = _Recording(store.iter_arrow(batch_size))
+    con.register("cw_store", pa.RecordBatchReader.from_batches(ACCOUNT_SCHEMA, source))
+    try:
         con.execute(
             f"""
             INSERT INTO accts
@@ -115,22 +118,54 @@ def _load_accounts(
                    END,
                    CASE WHEN NOT r_ascii THEN recovery_email END,
                    password_hash, {SCHEME_KEY_SQL("password_hash")},
-                   email IS NOT NULL AND NOT e_ascii
+                   email IS NOT NULL AND NOT e_ascii,
+                   {ROW_DIGEST_SQL}
             FROM (
                 SELECT *, CASE WHEN e_ascii THEN {norm} END AS n
                 FROM (SELECT *, strlen(email) = length(email) AS e_ascii,
                              strlen(recovery_email) = length(recovery_email) AS r_ascii
-                      FROM cw_batch)
+                      FROM cw_store)
             )
             """,
             {"prefix": keyer.email_prefix},
         )
-        con.unregister("cw_batch")
+    except duckdb.Error:
+        source.reraise()
+        raise
+    finally:
+        con.unregister("cw_store")
+    source.reraise()
+    digest = StoreDigest()
+    digest.update_from_hashes(con, "accts", "row_hash")
     _python_normalise(con, normalizer, keyer)
     return digest.hexdigest(), digest.rows
 
 
 _WHITESPACE = " \t\r\n\x0b\x0c"
+
+
+class _Recording:
+    """Wraps the connector's batches so its own error survives DuckDB's scan.
+
+    An error raised inside a stream DuckDB is reading reaches us as a DuckDB error;
+    :meth:`reraise` raises the original (e.g. ``ExternalServiceError``, exit 4) instead.
+    """
+
+    def __init__(self, batches: Iterator[pa.RecordBatch]) -> None:
+        self._batches = batches
+        self.error: BaseException | None = None
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from self._batches
+        except CredwatchError as exc:
+            self.error = exc
+            raise
+
+    def reraise(self) -> None:
+        """Raise the connector's error, if it failed."""
+        if self.error is not None:
+            raise self.error
 
 
 def _join_form_sql(normalizer: Normalizer, column: str) -> str:
