@@ -19,9 +19,9 @@ The shipped default (``credwatch/plan/default_policy.toml``)::
 
 Rule keys: ``name`` (unique), ``reason`` (text for reviewers and notifications),
 ``findings`` (any of ``pair_valid``, ``pair_unverified``, ``pair_stale``, ``email_only``,
-``recovery_exposed``, ``weak_scheme``, or ``exposed`` = any of the first four), optional ``status`` (list of
-``active``/``dormant``/``cancelled``/``unknown``), optional ``mfa`` (true/false), and
-``actions`` (see :data:`credwatch.plan.model.ACTIONS`).
+``recovery_exposed``, ``weak_scheme``, or ``exposed`` = any of the first four),
+optional ``status`` (list of ``active``/``dormant``/``cancelled``/``unknown``), optional
+``mfa`` (true/false), and ``actions`` (see :data:`credwatch.plan.model.ACTIONS`).
 
 Example:
     >>> policy = default_policy()
