@@ -118,7 +118,7 @@ def keyed_id(keyer: Keyer, account_id: str) -> str:
 
     Example:
         >>> keyed_id(Keyer(bytes(32)), "taro@nifty.com")[:4]
-        'k1:6'
+        'k1:e'
     """
     digest = hashlib.sha256((keyer.pepper.hex() + "|id|" + account_id).encode("utf-8"))
     return "k1:" + digest.hexdigest()[:32]
