@@ -218,6 +218,8 @@ def create_app(deps: ServeDeps, *, fast_range: bool = True) -> FastAPI:
         "Dovecot auth-policy endpoint.",
         docs_url=None,
         redoc_url=None,
+        # FastAPI's OpenTelemetry bridge costs a provider look-up per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     metrics = deps.metrics
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -66,6 +67,7 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="livemax",
         )
+        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
         self.policy_decisions = Counter(
             "credwatch_policy_decisions",
             "Dovecot policy answers by result (allow, delay, reject).",
@@ -75,8 +77,15 @@ class Metrics:
 
     def observe(self, endpoint: str, status: int, started: float) -> None:
         """Count one request and its latency."""
-        self.requests.labels(endpoint, str(status)).inc()
-        self.latency.labels(endpoint).observe(time.perf_counter() - started)
+        children = self._children.get((endpoint, status))
+        if children is None:
+            children = (
+                self.requests.labels(endpoint, str(status)),
+                self.latency.labels(endpoint),
+            )
+            self._children[(endpoint, status)] = children
+        children[0].inc()
+        children[1].observe(time.perf_counter() - started)
 
     def render(self, corpus: Corpus | None, refused: int, now: float) -> bytes:
         """Update the corpus gauges and render the exposition text (all workers)."""
