@@ -69,13 +69,28 @@ def test_first_broken_line_is_reported(tmp_path: Path, damage, line: int, proble
     assert problem in (result.problem or "")
 
 
-def test_truncated_last_line_is_reported_and_blocks_appending(tmp_path: Path) -> None:
+def test_torn_last_line_is_reported_then_cut_off_by_the_next_writer(tmp_path: Path) -> None:
     path = tmp_path / "journal.jsonl"
     _fill(path)
     data = path.read_bytes()
     path.write_bytes(data[:-10])
     assert verify_journal(path).first_broken_line == 7
-    with pytest.raises(JournalError, match="incomplete"), Journal(path):
+    with Journal(path) as journal:
+        journal.append([{"event": "begin", "plan": "p2"}])
+    result = verify_journal(path)
+    assert result.ok and result.lines == 8
+    repair = json.loads(path.read_text().splitlines()[6])
+    assert (
+        repair["event"] == "repair" and repair["truncated_bytes"] == len(data.splitlines()[-1]) - 9
+    )
+
+
+def test_garbage_last_line_blocks_appending(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    _fill(path)
+    with path.open("ab") as fh:
+        fh.write(b"not a record\n")
+    with pytest.raises(JournalError, match="not a journal record"), Journal(path):
         pass
 
 

@@ -15,7 +15,9 @@ Record kinds (``event``):
   done by an apply that crashed before journaling it;
 * ``intent``: written before a passwd-file rewrite is renamed into place (digests of
   the file before and after, the (account, action) pairs it changes);
-* ``end``: the apply finished (``store_digest`` after it).
+* ``end``: the apply finished (``store_digest`` after it);
+* ``repair``: an incomplete last line (a process killed while appending) was cut off
+  (``truncated_bytes``) before appending again.
 
 Example:
     >>> verify_journal(Path("ws/journal.jsonl")).ok          # doctest: +SKIP
@@ -91,12 +93,20 @@ class Journal:
                 hint="wait for it to finish; two applies never write at the same time",
             ) from None
         try:
+            torn = _torn_tail(fh)
+            if torn:
+                # A process killed in the middle of an append leaves a line without its
+                # newline; it was never a record.  Cut it off and say so in the chain
+                # (what it would have recorded is recovered from the store's checkpoint).
+                os.ftruncate(fh.fileno(), os.fstat(fh.fileno()).st_size - torn)
             self._last = _last_hash(self.path)
         except JournalError:
             fh.close()
             raise
         self._fh = fh
         self.size = os.fstat(fh.fileno()).st_size
+        if torn:
+            self.append([{"event": "repair", "truncated_bytes": torn}])
         return self
 
     def __exit__(
@@ -125,6 +135,22 @@ class Journal:
         self._fh.flush()
         os.fsync(self._fh.fileno())
         self._last = prev
+
+
+def _torn_tail(fh: IO[bytes]) -> int:
+    """Bytes after the last newline (0 when the file ends with a complete line)."""
+    size = os.fstat(fh.fileno()).st_size
+    chunk = 4096
+    while True:
+        start = max(0, size - chunk)
+        fh.seek(start)
+        tail = fh.read(size - start)
+        at = tail.rfind(b"\n")
+        if at >= 0:
+            return len(tail) - at - 1
+        if start == 0:
+            return size
+        chunk *= 4
 
 
 def _last_hash(path: Path) -> str:
