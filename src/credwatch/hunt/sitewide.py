@@ -366,33 +366,29 @@ class LeakStuffing:
         ip_users = state.window_distinct(f"{self.name}|ipusers|{event.src_ip}")
         if not warm:
             state.counter_add(bkey, "cold", 1)
+            qualifying = bool(
+                exposed and (event.outcome == "failure" or user_ok) and ip_users < p.shared_ip_users
+            )
             if exposed:
                 state.counter_add(bkey, "cold_exposed", 1)
-                if (event.outcome == "failure" or user_ok) and ip_users < p.shared_ip_users:
-                    state.window_add(
-                        f"{self.name}|cand|{b}", now, event.src_ip, 1, float(p.bucket) * 2
-                    )
+                if qualifying:
+                    state.window_add(f"{self.name}|cand|{b}", now, event.src_ip, 1, 2.0 * p.bucket)
             else:
-                state.flag_set(f"{self.name}|ne|{b}|{event.src_ip}", float(p.bucket) * 2, now)
+                state.flag_set(f"{self.name}|ne|{b}|{event.src_ip}", 2.0 * p.bucket, now)
             c = state.counters(bkey)
             if self._flagged(c.get("cold", 0), c.get("cold_exposed", 0), base):
                 if state.flag_set(f"{self.name}!site|{b}", float(p.bucket), now):
+                    # The bucket just flagged: every candidate so far, once.
                     out.append(self._site_alert(b, c, base))
-                for ip in state.window_members(f"{self.name}|cand|{b}", 100_000):
+                    candidates = state.window_members(f"{self.name}|cand|{b}", 100_000)
+                else:
+                    candidates = [event.src_ip] if qualifying else []
+                for ip in candidates:
                     if state.flag_get(f"{self.name}|ne|{b}|{ip}", now):
                         continue
                     if state.flag_set(f"{self.name}!ip|{ip}", float(p.history), now):
-                        out.append(
-                            self._ip_alert(
-                                ip,
-                                event.ts,
-                                event.ts,
-                                1,
-                                1,
-                                0,
-                                [event.user] if ip == event.src_ip else [],
-                            )
-                        )
+                        sample = [event.user] if ip == event.src_ip else []
+                        out.append(self._ip_alert(ip, event.ts, event.ts, 1, 1, 0, sample))
         if event.outcome == "success":
             state.window_add(f"{self.name}|ipusers|{event.src_ip}", now, token, 1, float(p.history))
             state.flag_set(pair, float(p.history), now)
