@@ -39,7 +39,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import adbc_driver_postgresql.dbapi as adbc_pg
 import adbc_driver_sqlite.dbapi as adbc_sqlite
@@ -136,7 +136,7 @@ def build_stores(
     pg = adbc_pg.connect(PG) if schema else None
     try:
         for k, table in enumerate(account_batches(pop, accounts, block)):
-            mode = "create" if k == 0 else "append"
+            mode: Literal["create", "append"] = "create" if k == 0 else "append"
             with lite.cursor() as cur:
                 cur.adbc_ingest("mailbox", table, mode=mode)
             if pg is not None:
