@@ -107,7 +107,7 @@ class FlakyHandler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         self.attempts[address] = self.attempts.get(address, 0) + 1
         if address.startswith("perm"):
-            return "550 5.1.1 mailbox unavailable"
+            return f"550 5.1.1 <{address}>: mailbox unavailable"
         if address.startswith("flaky") and self.attempts[address] == 1:
             return "451 4.3.0 try again later"
         envelope.rcpt_tos.append(address)
@@ -143,7 +143,7 @@ def test_smtp_retries_transient_failures(
     assert results["1"].result == "sent" and results["1"].attempts == 1
     assert results["2"].result == "sent" and results["2"].attempts == 2
     assert results["4"].result == "failed" and results["4"].attempts == 1
-    assert results["4"].detail is not None and results["4"].detail.startswith("550")
+    assert results["4"].detail == "550 5.1.1 <p***@biglobe.ne.jp>: mailbox unavailable"
     assert handler.attempts["flaky2@nifty.com"] == 2
     assert sorted(r[0][0] for r in handler.delivered) == [
         "canary1@nifty.com",
@@ -170,3 +170,27 @@ def test_unreachable_server_fails_each_message_after_retries(
 def test_cli_requires_exactly_one_destination(workspace: Workspace, plan_path: Path) -> None:
     result = CliRunner().invoke(app, ["--workspace", str(workspace.root), "notify", str(plan_path)])
     assert result.exit_code == 2
+
+
+@pytest.mark.network
+def test_cli_smtp_failure_exits_4(workspace: Workspace, plan_path: Path, smtp_server) -> None:
+    port, _handler = smtp_server
+    result = CliRunner().invoke(
+        app,
+        [
+            "--workspace",
+            str(workspace.root),
+            "notify",
+            str(plan_path),
+            "--smtp",
+            f"127.0.0.1:{port}",
+            "--lang",
+            "en",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 4
+    doc = json.loads(result.stdout)
+    assert [m["result"] for m in doc["messages"] if m["account"] == "4"] == ["failed"]
+    assert "could not be sent" in result.output
+    assert not any(a in result.output for a in ("canary1@", "flaky2@", "perm4@"))

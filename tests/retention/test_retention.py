@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from credwatch.apply import apply_plan, verify_journal
+from credwatch.apply import apply_plan, unseal, verify_journal
 from credwatch.cli.main import app
 from credwatch.errors import ConfigError
 from credwatch.plan import keyed_id, load_plan, write_plan
@@ -145,3 +145,24 @@ def test_cli_plan_retention_and_show(workspace: Workspace, tmp_path: Path) -> No
         [*base, "plan", "retention", "--store", "nope", "--policy", str(EXAMPLE), "-o", str(out)],
     )
     assert missing.exit_code == 2
+
+
+def test_isolate_moves_sealed_credentials_out(workspace: Workspace, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = create_mailbox(url)
+    configure(workspace, store_toml("mail", url))
+    policy = parse_retention_policy(
+        '[[rules]]\nname = "isolate-cancelled"\nstatus = ["cancelled"]\ninactive_days = 30\n'
+        'actions = ["isolate"]\n',
+        "p",
+    )
+    path = tmp_path / "iso.plan.json"
+    write_plan(plan_retention(workspace, "mail", policy, clock=_clock), path)
+    report = apply_plan(workspace, path, yes=True)
+    assert report.counts == {"isolate": {"applied": 1}}
+    with engine.connect() as conn:
+        sealed = conn.execute(sa.text("SELECT account_id, sealed FROM isolated_credentials")).one()
+        assert conn.execute(sa.text("SELECT password FROM mailbox WHERE id = 4")).scalar() == ""
+    assert b"CanaryPw" not in bytes(sealed[1])
+    assert unseal(workspace.vault_private_key(), "4", bytes(sealed[1])) == "{PLAIN}CanaryPw4"
+    engine.dispose()

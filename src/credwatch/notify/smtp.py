@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import re
 import smtplib
 import ssl
 import time
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from email.message import EmailMessage
 
 from credwatch.errors import UsageError
+from credwatch.normalize import mask_email
 from credwatch.notify.interface import MessageResult
 
 __all__ = ["SmtpSink", "parse_hostport"]
@@ -37,9 +39,13 @@ def parse_hostport(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+_ADDRESS = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
+
+
 def _text(reply: bytes | str) -> str:
+    """A server reply for the results: servers often echo the address, so it is masked."""
     text = reply.decode(errors="replace") if isinstance(reply, bytes) else reply
-    return text[:120]
+    return _ADDRESS.sub(lambda m: mask_email(m.group(0)), text)[:160]
 
 
 class SmtpSink:
