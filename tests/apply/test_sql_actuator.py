@@ -15,7 +15,7 @@ from credwatch.apply import parse_sql_specs, unseal
 from credwatch.apply.interface import Outcome, WorkItem
 from credwatch.apply.journal import PlanHistory
 from credwatch.apply.sql import SqlActuator
-from credwatch.errors import ConfigError
+from credwatch.errors import ConfigError, ExternalServiceError
 from tests.plan.runs import create_mailbox, store_toml
 
 
@@ -134,3 +134,18 @@ def test_isolate_seals_the_hash_with_the_vault_key(db_url: str) -> None:
 def test_bad_action_config(actions: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_sql_specs("mail", actions)
+
+
+def test_database_errors_mask_quoted_addresses(db_url: str) -> None:
+    engine = create_mailbox(db_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE UNIQUE INDEX mailbox_user ON mailbox (username)"))
+    cfg = _config(db_url)
+    specs = parse_sql_specs("mail", {"lock": {"set": {"username": "canary9@nifty.com"}}})
+    actuator = SqlActuator(cfg, specs)
+    actuator.validate(["lock"])
+    with pytest.raises(ExternalServiceError) as caught:
+        actuator.execute([("1", "lock"), ("2", "lock")], "sha256:p", lambda _: None)
+    assert "canary9@" not in caught.value.message
+    actuator.close()
+    engine.dispose()

@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -40,6 +41,7 @@ from credwatch.apply.journal import PlanHistory
 from credwatch.apply.seal import Sealer
 from credwatch.apply.specs import Scalar, SqlActionSpec, SqlSpecs
 from credwatch.errors import ConfigError, ExternalServiceError
+from credwatch.normalize import mask_email
 from credwatch.plan.model import ACTION_ORDER, Action
 
 __all__ = ["DEFAULT_BATCH_SIZE", "SqlActuator"]
@@ -47,6 +49,7 @@ __all__ = ["DEFAULT_BATCH_SIZE", "SqlActuator"]
 DEFAULT_BATCH_SIZE = 10_000
 
 
+_ADDRESS = re.compile(r"[^\s<>\"'(),;:=]+@[^\s<>\"'(),;:=]+")
 _SEP = "\x1f"  # ASCII unit separator: never in an account id we pack (checked)
 
 
@@ -126,6 +129,8 @@ class SqlActuator:
     def _failed(self, exc: sa_exc.SQLAlchemyError) -> ExternalServiceError:
         orig = getattr(exc, "orig", None) or exc
         first = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+        # Database messages can quote row values ("Key (username)=(...)"): mask addresses.
+        first = _ADDRESS.sub(lambda m: mask_email(m.group(0)), first)
         return ExternalServiceError(
             f"store {self.config.name!r} ({self.config.safe_url}) failed: "
             f"{type(orig).__name__}: {first[:200]}",
