@@ -16,11 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from credwatch.corpus import import_files
 from credwatch.index import ingest_files
-from credwatch.serve import build_deps, create_app, refresh_index_snapshot
+from credwatch.serve import build_deps, create_server_app, refresh_index_snapshot
 from credwatch.workspace import Workspace
 
 TOKEN = "test-token-0123456789abcdef"
@@ -73,7 +73,7 @@ def leak_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 class AppClient:
     """A synchronous client on our ASGI app (httpx's ASGITransport, in process)."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
@@ -96,7 +96,7 @@ def make_client() -> Callable[..., AppClient]:
     """Build a client on the app of a workspace (fast range path on or off)."""
 
     def make(ws: Workspace, *, fast_range: bool = True) -> AppClient:
-        return AppClient(create_app(build_deps(ws), fast_range=fast_range))
+        return AppClient(create_server_app(build_deps(ws), fast_range=fast_range))
 
     return make
 

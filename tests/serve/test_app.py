@@ -9,7 +9,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from credwatch.serve import build_deps, create_app
+from credwatch.serve import build_deps, create_server_app
 from credwatch.workspace import Workspace
 from tests.serve.conftest import AUTH, AppClient
 
@@ -54,7 +54,7 @@ def test_openapi_documents_every_endpoint(client: AppClient) -> None:
 
 @pytest.fixture
 def api_schema(leak_ws: Workspace) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(build_deps(leak_ws)))
+    return schemathesis.openapi.from_asgi("/openapi.json", create_server_app(build_deps(leak_ws)))
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

@@ -2,13 +2,13 @@
 check and a Dovecot auth-policy endpoint, over the corpus of :mod:`credwatch.corpus`.
 
 Example:
-    >>> from credwatch.serve import build_deps, create_app
-    >>> app = create_app(build_deps(ws))      # doctest: +SKIP
+    >>> from credwatch.serve import build_deps, create_server_app
+    >>> app = create_server_app(build_deps(ws))      # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from credwatch.serve.app import ServeDeps, create_app
+from credwatch.serve.app import ServeDeps, create_app, create_server_app
 from credwatch.serve.check import CheckAnswer, CheckService
 from credwatch.serve.corpus_provider import CorpusProvider
 from credwatch.serve.flags_memory import MemoryFlagStore
@@ -37,6 +37,7 @@ __all__ = [
     "app_from_env",
     "build_deps",
     "create_app",
+    "create_server_app",
     "load_settings",
     "parse_prefix",
     "refresh_index_snapshot",

@@ -40,7 +40,7 @@ from credwatch.serve.policy import PolicyEngine
 from credwatch.serve.range import RangeService
 from credwatch.serve.settings import ServeSettings
 
-__all__ = ["ServeDeps", "create_app"]
+__all__ = ["HeaderLimit", "RangeFastPath", "ServeDeps", "create_app", "create_server_app"]
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 16 * 1024
@@ -199,13 +199,25 @@ def _string_field(document: dict[str, Any], name: str, limit: int, *, required: 
     return value
 
 
-def create_app(deps: ServeDeps, *, fast_range: bool = True) -> FastAPI:
-    """Build the FastAPI application around its dependencies (nothing global).
+def create_server_app(deps: ServeDeps, *, fast_range: bool = True) -> ASGIApp:
+    """The ASGI application ``credwatch serve`` runs: the API behind its front door.
 
     Args:
         deps: the dependencies.
-        fast_range: answer ``/range`` in plain ASGI (:class:`RangeFastPath`); ``False``
-            leaves it to the FastAPI route (same answers, slower; tests compare them).
+        fast_range: answer ``/range`` in plain ASGI (:class:`RangeFastPath`) before any
+            framework code; ``False`` leaves it to the FastAPI route (same answers, slower;
+            the tests compare them).
+
+    Example:
+        >>> app = create_server_app(build_deps(ws))                 # doctest: +SKIP
+        >>> httpx.AsyncClient(transport=httpx.ASGITransport(app))   # doctest: +SKIP
+    """
+    api = create_app(deps)
+    return HeaderLimit(RangeFastPath(api, deps) if fast_range else api)
+
+
+def create_app(deps: ServeDeps) -> FastAPI:
+    """Build the FastAPI application around its dependencies (nothing global).
 
     Example:
         >>> app = create_app(deps)                                  # doctest: +SKIP
@@ -383,9 +395,6 @@ def create_app(deps: ServeDeps, *, fast_range: bool = True) -> FastAPI:
         body = metrics.render(deps.provider.get(), len(deps.provider.refused), deps.clock())
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
-    if fast_range:
-        app.add_middleware(RangeFastPath, deps=deps)
-    app.add_middleware(HeaderLimit)
     return app
 
 
@@ -422,7 +431,7 @@ class HeaderLimit:
 
 
 class RangeFastPath:
-    """Answers ``GET /range/...`` in plain ASGI, before FastAPI's request machinery.
+    """Answers ``GET /range/...`` in plain ASGI, before any framework code.
 
     The range API is the hot path (thousands of requests per second per core); FastAPI's
     parameter handling costs more than the answer itself.  The answer is the same

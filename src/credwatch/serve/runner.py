@@ -22,14 +22,14 @@ from datetime import UTC, datetime
 
 import redis
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from credwatch.corpus.build import ImportReport, import_files
 from credwatch.corpus.index_source import open_index_source
 from credwatch.corpus.store import open_corpus
 from credwatch.errors import ConfigError
 from credwatch.hunt import HuntConfig, MemoryState, OnlineHunter, RedisState, StateStore
-from credwatch.serve.app import ServeDeps, create_app
+from credwatch.serve.app import ServeDeps, create_server_app
 from credwatch.serve.check import CheckService
 from credwatch.serve.corpus_provider import CorpusProvider
 from credwatch.serve.flags_memory import MemoryFlagStore
@@ -89,12 +89,12 @@ def build_deps(ws: Workspace, settings: ServeSettings | None = None) -> ServeDep
     )
 
 
-def app_from_env() -> FastAPI:
+def app_from_env() -> ASGIApp:
     """The app of the workspace in ``CREDWATCH_HOME`` (the uvicorn worker factory)."""
     root = os.environ.get(ENV_HOME)
     if not root:
         raise ConfigError(f"{ENV_HOME} is not set for the server worker")
-    return create_app(build_deps(Workspace.resolve(None).require()))
+    return create_server_app(build_deps(Workspace.resolve(None).require()))
 
 
 def refresh_index_snapshot(ws: Workspace) -> list[ImportReport]:
