@@ -28,7 +28,28 @@ from credwatch.accounts.digest import digest_batches
 from credwatch.accounts.interface import Account
 from credwatch.errors import ConfigError, ExternalServiceError
 
-__all__ = ["SqlStore"]
+__all__ = ["SqlStore", "sqlalchemy_url"]
+
+#: Drivers credwatch installs, used when a URL names none (``postgresql://...``).
+_DEFAULT_DRIVERS = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+}
+
+
+def sqlalchemy_url(url: str) -> str:
+    """``url`` with the installed driver filled in when it names none.
+
+    Example:
+        >>> sqlalchemy_url("postgresql://db/mail")
+        'postgresql+psycopg://db/mail'
+    """
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in _DEFAULT_DRIVERS:
+        return f"{_DEFAULT_DRIVERS[scheme]}://{rest}"
+    return url
 
 
 def _reason(exc: BaseException) -> str:
@@ -75,7 +96,9 @@ class SqlStore:
         if self._engine is None:
             try:
                 # NullPool: each read opens and closes its own connection, none linger.
-                self._engine = sa.create_engine(str(self.config.url), poolclass=sa.pool.NullPool)
+                self._engine = sa.create_engine(
+                    sqlalchemy_url(str(self.config.url)), poolclass=sa.pool.NullPool
+                )
             except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as exc:
                 raise ConfigError(
                     f"[stores.{self.name}] url {self.config.safe_url!r} is not usable: "
@@ -202,7 +225,7 @@ class SqlStore:
         return f"SELECT {', '.join(parts)} FROM {source}"
 
     def _adbc_connect(self, dialect: str) -> Any:
-        url = sa.engine.make_url(str(self.config.url))
+        url = sa.engine.make_url(sqlalchemy_url(str(self.config.url)))
         if dialect == "sqlite":
             import adbc_driver_sqlite.dbapi as adbc_sqlite  # noqa: PLC0415 - optional speed-up
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -120,6 +121,9 @@ def show(
     accounts: bool = typer.Option(
         False, "--accounts", help="Per-account results (JSON Lines with --json), by priority."
     ),
+    limit: int = typer.Option(
+        50, "--limit", min=1, help="Rows of the --accounts table (JSON Lines: every account)."
+    ),
 ) -> None:
     """Show an audit run: totals, per tenant x status x finding, or per account.
 
@@ -137,7 +141,7 @@ def show(
         table = Table(title="accounts by priority", title_justify="left")
         for column in ("priority", "id", "tenant", "status", "address", "findings", "risk"):
             table.add_column(column)
-        for row in rows:
+        for row in itertools.islice(rows, limit):
             if not row["findings"]:
                 break
             table.add_row(

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from passlib.hash import ldap_salted_sha512, sha512_crypt
 
 from credwatch.accounts import open_store, run_census
+from credwatch.accounts.sql import sqlalchemy_url
 from credwatch.demo.runner import DemoContext, StageResult
 
 __all__ = ["SLOW_HASH_BUDGET", "STORE_NAME", "hash_passwords", "run"]
@@ -160,7 +161,9 @@ def _rows(ctx: DemoContext) -> list[dict[str, object]]:
 
 def build_store(ctx: DemoContext) -> str:
     """Create (or recreate) table ``mailbox``; return the store URL."""
-    url = ctx.store_url or f"sqlite:///{(ctx.out_dir / 'accounts.sqlite').resolve()}"
+    url = sqlalchemy_url(
+        ctx.store_url or f"sqlite:///{(ctx.out_dir / 'accounts.sqlite').resolve()}"
+    )
     engine = sa.create_engine(url)
     meta = sa.MetaData()
     table = sa.Table(
@@ -204,7 +207,7 @@ def run(ctx: DemoContext) -> StageResult:
     ctx.artifacts["store"] = STORE_NAME
     schemes = ", ".join(f"{k} {v:,}" for k, v in census.schemes.items())
     lines = (
-        f"store [stores.{STORE_NAME}]: {census.accounts:,} accounts in {len(census.by_tenant)} "
+        f"store {STORE_NAME!r}: {census.accounts:,} accounts in {len(census.by_tenant)} "
         f"tenants ({sa.engine.make_url(url).get_backend_name()})",
         "statuses: " + ", ".join(f"{k} {v:,}" for k, v in census.by_status.items()),
         f"hash schemes: {schemes}",
