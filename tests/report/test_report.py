@@ -14,18 +14,20 @@ from hypothesis import strategies as st
 
 import credwatch.report as report_package
 import credwatch.report.model as report_model
+from credwatch.apply.journal import Journal
 from credwatch.report import ReportFormat, build_report, render_report, write_report
 from credwatch.report.interface import Renderer
 from credwatch.report.json_renderer import report_document
 from credwatch.report.loaders import (
     load_blast,
+    load_coverage,
     load_exposure,
     load_hunt,
     load_progress,
     load_schemes,
     load_summary,
 )
-from credwatch.report.model import Exposure, HuntTimeline, Missing, Progress
+from credwatch.report.model import Coverage, Exposure, HuntTimeline, Missing, Progress
 from credwatch.report.scrub import scrub
 from credwatch.results import save_result
 from credwatch.workspace import Workspace
@@ -304,8 +306,9 @@ def test_a_busy_index_is_reported_not_crashed(full_workspace: Workspace):
 def test_next_steps_are_derived_from_the_data(full_workspace: Workspace):
     report = build_report(full_workspace)
     titles = [s.title for s in report.next_steps]
-    assert titles[0].startswith("Reset 10 active accounts")
-    assert any("Move 20 accounts off weak hash schemes" in t for t in titles)
+    assert titles[0].startswith("Reset ")
+    assert "active accounts whose leaked password still works and that have no MFA" in titles[0]
+    assert any("accounts off weak hash schemes (PLAIN, PLAIN-MD5)" in t for t in titles)
     assert any(t.startswith("Upgrade roundcube 1.6.5 to 1.6.7") for t in titles)
     assert any(t.startswith("Block 1 source addresses") for t in titles)
     assert any(t.startswith("Lock 1 accounts that logged in") for t in titles)
@@ -428,3 +431,51 @@ def test_markdown_keeps_input_text_inert(workspace: Workspace):
     text = render_report(build_report(workspace), ReportFormat.MARKDOWN)
     assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
     assert "\\`x\\`\\|y" in text
+
+
+def test_coverage_joins_the_journal_with_the_run(workspace: Workspace):
+    write_run(workspace)  # pair_valid, active, no MFA: the canary id and acct-0007, -0014, ...
+    plan = "c" * 64
+
+    def action(account: str, name: str, result: str = "applied") -> dict[str, str]:
+        return {
+            "event": "action",
+            "plan": plan,
+            "account": account,
+            "action": name,
+            "result": result,
+        }
+
+    with Journal(workspace.journal_path) as journal:
+        journal.append([{"event": "begin", "plan": plan, "kind": "remediation", "actions": 5}])
+        journal.append(
+            [
+                action("acct-0007", "force_reset"),
+                action("acct-0014", "force_reset", "already"),
+                action("acct-0021", "force_reset", "not_found"),  # does not count
+                action("acct-0007", "revoke_sessions"),
+                action("acct-0008", "require_mfa"),  # recovery_exposed
+                action("acct-0004", "force_reset"),  # weak_scheme, not pair_valid
+            ]
+        )
+    coverage = load_coverage(workspace)
+    assert coverage == Coverage(
+        run="20260605-0900-mail",
+        pair_valid=30,
+        pair_valid_reset=2,
+        pair_valid_revoked=1,
+        active_without_mfa=10,
+        active_without_mfa_reset=2,
+        recovery_exposed_mfa=1,
+        weak_scheme_reset=1,
+    )
+    report = build_report(workspace)
+    assert isinstance(report.progress, Progress) and report.progress.coverage == coverage
+    assert report.progress.plans[0].kind == "remediation"
+    titles = [s.title for s in report.next_steps]
+    assert titles[0] == (
+        "Reset 8 active accounts whose leaked password still works and that have no MFA"
+    )
+    assert "Confirm the 2 forced resets took effect" in titles
+    html = render_report(report, ReportFormat.HTML)
+    assert 'id="coverage"' in html

@@ -7,9 +7,9 @@ become "run this to complete the report" steps; nothing is recommended from a gu
 
 from __future__ import annotations
 
-from credwatch.report.loaders import DONE_RESULTS
 from credwatch.report.model import (
     BlastRadius,
+    Coverage,
     Exposure,
     HuntTimeline,
     Missing,
@@ -17,6 +17,7 @@ from credwatch.report.model import (
     Progress,
     Report,
     SchemeCensus,
+    Urgency,
 )
 
 __all__ = ["next_steps"]
@@ -28,44 +29,68 @@ def _count(pairs: tuple[tuple[str, int], ...], name: str) -> int:
     return sum(n for key, n in pairs if key == name)
 
 
-def _exposure_steps(exp: Exposure, progress: Progress | Missing) -> list[NextStep]:
+def _critical_steps(exp: Exposure, coverage: Coverage | None) -> list[NextStep]:
+    """Reset the accounts a leaked password still opens, minus those the journal shows."""
+    apply = (
+        f"credwatch plan remediate --run {exp.run} -o remediation.plan.json"
+        " && credwatch apply remediation.plan.json --yes"
+    )
+    active_done = coverage.active_without_mfa_reset if coverage else 0
+    other_done = (coverage.pair_valid_reset - active_done) if coverage else 0
+    groups: tuple[tuple[Urgency, int, int, str, str], ...] = (
+        (
+            "now",
+            exp.critical_active_without_mfa,
+            active_done,
+            "active accounts whose leaked password still works and that have no MFA",
+            "These accounts can be taken over with the dump alone. Force a password reset "
+            "and revoke their sessions.",
+        ),
+        (
+            "today",
+            exp.critical_total - exp.critical_active_without_mfa,
+            other_done,
+            "dormant, cancelled or MFA-protected accounts whose leaked password still works",
+            "Reset them before they are reactivated or MFA is bypassed.",
+        ),
+    )
     steps: list[NextStep] = []
+    confirmed = 0
+    for urgency, total, done, who, why in groups:
+        remaining = total - done
+        if remaining > 0:
+            journal = (
+                f" The journal records forced resets for {done:,} of the {total:,}."
+                if coverage is not None
+                else " No journal yet: nothing has been applied."
+            )
+            steps.append(
+                NextStep(
+                    urgency,
+                    f"Reset {remaining:,} {who}",
+                    why + journal,
+                    apply,
+                )
+            )
+        confirmed += min(done, total)
+    if confirmed:
+        steps.append(
+            NextStep(
+                "this week",
+                f"Confirm the {confirmed:,} forced resets took effect",
+                "The journal records a forced reset for these accounts whose leaked password "
+                "still worked at the audit. Once users have chosen new passwords, audit again: "
+                "no account should remain pair_valid.",
+                f"credwatch audit run --store {exp.store or 'NAME'}",
+            )
+        )
+    return steps
+
+
+def _exposure_steps(exp: Exposure, progress: Progress | Missing) -> list[NextStep]:
+    coverage = progress.coverage if isinstance(progress, Progress) else None
+    steps = _critical_steps(exp, coverage)
     plan = f"credwatch plan remediate --run {exp.run} -o remediation.plan.json"
-    applied_resets = 0
-    if isinstance(progress, Progress):
-        applied_resets = sum(
-            c.count
-            for c in progress.counts
-            if c.action == "force_reset" and c.result in DONE_RESULTS
-        )
-    if exp.critical_active_without_mfa:
-        steps.append(
-            NextStep(
-                "now",
-                f"Reset {exp.critical_active_without_mfa:,} active accounts whose leaked "
-                "password still works and that have no MFA",
-                "These accounts can be taken over with the dump alone. Force a password "
-                "reset and revoke their sessions."
-                + (
-                    f" The journal already records {applied_resets:,} applied resets; check "
-                    "they cover these accounts."
-                    if applied_resets
-                    else " The journal records no applied reset yet."
-                ),
-                f"{plan} && credwatch apply remediation.plan.json --yes",
-            )
-        )
-    other_valid = exp.critical_total - exp.critical_active_without_mfa
-    if other_valid > 0:
-        steps.append(
-            NextStep(
-                "today",
-                f"Reset the other {other_valid:,} accounts whose leaked password still works",
-                "Dormant, cancelled or MFA-protected accounts with a working leaked "
-                "password: reset before they are reactivated or MFA is bypassed.",
-                f"{plan} && credwatch apply remediation.plan.json --yes",
-            )
-        )
     unverified = _count(exp.by_finding, "pair_unverified")
     if unverified:
         steps.append(
@@ -79,13 +104,19 @@ def _exposure_steps(exp: Exposure, progress: Progress | Missing) -> list[NextSte
             )
         )
     recovery = _count(exp.by_finding, "recovery_exposed")
-    if recovery:
+    recovery_left = recovery - (coverage.recovery_exposed_mfa if coverage else 0)
+    if recovery_left > 0:
         steps.append(
             NextStep(
                 "today",
-                f"Require MFA for {recovery:,} accounts whose recovery address leaked",
-                "An attacker holding the recovery mailbox can reset these accounts.",
-                plan,
+                f"Require MFA for {recovery_left:,} accounts whose recovery address leaked",
+                "An attacker holding the recovery mailbox can reset these accounts."
+                + (
+                    f" The journal records MFA required for {recovery - recovery_left:,}."
+                    if coverage
+                    else ""
+                ),
+                f"{plan} && credwatch apply remediation.plan.json --yes",
             )
         )
     stale = _count(exp.by_finding, "pair_stale") + _count(exp.by_finding, "email_only")
@@ -102,16 +133,19 @@ def _exposure_steps(exp: Exposure, progress: Progress | Missing) -> list[NextSte
     return steps
 
 
-def _scheme_steps(census: SchemeCensus, store: str) -> list[NextStep]:
-    if not census.weak_accounts:
+def _scheme_steps(census: SchemeCensus, store: str, coverage: Coverage | None) -> list[NextStep]:
+    done = coverage.weak_scheme_reset if coverage else 0
+    left = census.weak_accounts - done
+    if left <= 0:
         return []
     weak = ", ".join(r.scheme for r in census.rows if r.weak)
     return [
         NextStep(
             "this week",
-            f"Move {census.weak_accounts:,} accounts off weak hash schemes ({weak})",
+            f"Move {left:,} accounts off weak hash schemes ({weak})",
             "Plaintext and unsalted hashes turn the next leak into another dump. Force a "
-            "reset so the new password is stored with a slow salted scheme.",
+            "reset so the new password is stored with a slow salted scheme."
+            + (f" The journal records forced resets for {done:,} others." if done else ""),
             f"credwatch plan retention --store {store} --policy retention.toml"
             " -o retention.plan.json",
         )
@@ -185,7 +219,8 @@ def next_steps(report: Report) -> tuple[NextStep, ...]:
         steps += _exposure_steps(report.exposure, report.progress)
     if isinstance(report.schemes, SchemeCensus):
         store = report.exposure.store if isinstance(report.exposure, Exposure) else ""
-        steps += _scheme_steps(report.schemes, store or "NAME")
+        coverage = report.progress.coverage if isinstance(report.progress, Progress) else None
+        steps += _scheme_steps(report.schemes, store or "NAME", coverage)
     if isinstance(report.hunt, HuntTimeline):
         steps += _hunt_steps(report.hunt)
     if isinstance(report.blast, BlastRadius):

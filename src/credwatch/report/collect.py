@@ -14,13 +14,14 @@ from datetime import UTC, datetime
 from credwatch.report.advice import next_steps
 from credwatch.report.loaders import (
     load_blast,
+    load_coverage,
     load_exposure,
     load_hunt,
     load_progress,
     load_schemes,
     load_summary,
 )
-from credwatch.report.model import Report
+from credwatch.report.model import Exposure, Progress, Report
 from credwatch.workspace import Workspace
 
 __all__ = ["build_report"]
@@ -52,4 +53,9 @@ def build_report(ws: Workspace, *, run: str | None = None, now: datetime | None 
         blast=load_blast(ws),
         progress=load_progress(ws),
     )
+    if isinstance(report.progress, Progress) and isinstance(report.exposure, Exposure):
+        coverage = load_coverage(ws, run)
+        report = dataclasses.replace(
+            report, progress=dataclasses.replace(report.progress, coverage=coverage)
+        )
     return dataclasses.replace(report, next_steps=next_steps(report))

@@ -32,6 +32,7 @@ from credwatch.errors import CredwatchError
 from credwatch.report.model import (
     Alert,
     BlastRadius,
+    Coverage,
     CriticalAccount,
     DomainRow,
     Exposure,
@@ -60,6 +61,7 @@ __all__ = [
     "CRITICAL_LIMIT",
     "find_run",
     "load_blast",
+    "load_coverage",
     "load_exposure",
     "load_hunt",
     "load_progress",
@@ -738,6 +740,61 @@ def load_progress(ws: Workspace) -> Progress | Missing:
         chain=chain,
         chain_detail=chain_detail,
     )
+
+
+def load_coverage(ws: Workspace, run: str | None = None) -> Coverage | None:
+    """Join the audit run's ``pair_valid`` accounts with the journal's resets.
+
+    Returns ``None`` when either input is absent or unreadable (the sections say why).
+    """
+    folder = find_run(ws, run)
+    if folder is None or not ws.journal_path.exists() or ws.journal_path.stat().st_size == 0:
+        return None
+    done = ", ".join(f"'{r}'" for r in sorted(DONE_RESULTS))
+    con = duckdb.connect()
+    try:
+        row = con.execute(
+            f"""
+            WITH handled AS (
+                SELECT account,
+                       bool_or(action = 'force_reset') AS reset,
+                       bool_or(action = 'revoke_sessions') AS revoked,
+                       bool_or(action = 'require_mfa') AS mfa_required
+                FROM read_json(?, format = 'newline_delimited',
+                               columns = {{'event': 'VARCHAR', 'account': 'VARCHAR',
+                                          'action': 'VARCHAR', 'result': 'VARCHAR'}})
+                WHERE event = 'action' AND result IN ({done})
+                GROUP BY account
+            ),
+            audited AS (
+                SELECT id, list_contains(findings, 'pair_valid') AS valid,
+                       list_contains(findings, 'recovery_exposed') AS recovery,
+                       list_contains(findings, 'weak_scheme') AS weak,
+                       status = 'active' AND NOT coalesce(mfa, false) AS exposed_now
+                FROM read_parquet(?)
+                WHERE list_contains(findings, 'pair_valid')
+                   OR list_contains(findings, 'recovery_exposed')
+                   OR list_contains(findings, 'weak_scheme')
+            )
+            SELECT count(*) FILTER (WHERE valid),
+                   count(*) FILTER (WHERE valid AND coalesce(h.reset, false)),
+                   count(*) FILTER (WHERE valid AND coalesce(h.revoked, false)),
+                   count(*) FILTER (WHERE valid AND exposed_now),
+                   count(*) FILTER (WHERE valid AND exposed_now AND coalesce(h.reset, false)),
+                   count(*) FILTER (WHERE recovery AND coalesce(h.mfa_required, false)),
+                   count(*) FILTER (WHERE weak AND coalesce(h.reset, false))
+            FROM audited c LEFT JOIN handled h ON h.account = c.id
+            """,
+            [str(ws.journal_path), str(folder / "accounts.parquet")],
+        ).fetchone()
+    except duckdb.Error:
+        return None  # the progress or exposure section reports the unreadable input
+    finally:
+        con.close()
+    if row is None:
+        return None
+    total, reset, revoked, active, active_reset, mfa, weak = (int(v) for v in row)
+    return Coverage(folder.name, total, reset, revoked, active, active_reset, mfa, weak)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -19,6 +19,7 @@ __all__ = [
     "SECTIONS",
     "Alert",
     "BlastRadius",
+    "Coverage",
     "CriticalAccount",
     "DomainRow",
     "Exposure",
@@ -40,6 +41,7 @@ __all__ = [
     "SectionInfo",
     "SourceRow",
     "TimeBucket",
+    "Urgency",
     "VulnerableComponent",
 ]
 
@@ -345,6 +347,26 @@ class PlanProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class Coverage:
+    """How many ``pair_valid`` accounts of an audit run the journal shows as handled.
+
+    An account counts as reset when the journal holds a ``force_reset`` for its store
+    id with result ``applied`` or ``already`` (sessions likewise ``revoke_sessions``).
+    Stores whose ids are addresses journal keyed ids instead; those accounts are not
+    matched and count as not handled (never the other way round).
+    """
+
+    run: str
+    pair_valid: int
+    pair_valid_reset: int
+    pair_valid_revoked: int
+    active_without_mfa: int
+    active_without_mfa_reset: int
+    recovery_exposed_mfa: int
+    weak_scheme_reset: int
+
+
+@dataclass(frozen=True, slots=True)
 class Progress:
     """Remediation and retention progress from the hash-chained journal."""
 
@@ -353,16 +375,20 @@ class Progress:
     plans: tuple[PlanProgress, ...]
     chain: Literal["verified", "broken"]
     chain_detail: str
+    coverage: Coverage | None = None
 
 
 # -- what to do next ------------------------------------------------------------------
+
+
+Urgency = Literal["now", "today", "this week", "to complete the report"]
 
 
 @dataclass(frozen=True, slots=True)
 class NextStep:
     """One recommended action, derived from the data above."""
 
-    urgency: Literal["now", "today", "this week", "to complete the report"]
+    urgency: Urgency
     title: str
     detail: str
     command: str
