@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from email.message import EmailMessage
-from email.policy import SMTP
+from email.message import Message
 from pathlib import Path
 
 from credwatch.errors import InputError
@@ -29,7 +28,7 @@ class EmlDirectory:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def deliver(self, tenant: str, items: list[tuple[str, EmailMessage]]) -> list[MessageResult]:
+    def deliver(self, tenant: str, items: list[tuple[str, Message]]) -> list[MessageResult]:
         """Write one ``.eml`` per message and the tenant's manifest.
 
         Raises:
@@ -46,7 +45,7 @@ class EmlDirectory:
                 name = f"{number:06d}.eml"
                 fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 with os.fdopen(fd, "wb") as fh:
-                    fh.write(message.as_bytes(policy=SMTP))
+                    fh.write(message.as_bytes())
                 manifest.append(json.dumps({"file": name, "account": account}) + "\n")
                 results.append(MessageResult(account, tenant, "written", 1, name))
             (folder / "manifest.jsonl").write_text("".join(manifest), encoding="utf-8")

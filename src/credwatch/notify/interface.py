@@ -8,7 +8,7 @@ retry).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import Message
 from typing import Literal, Protocol
 
 __all__ = ["Delivery", "MessageResult", "MessageSink"]
@@ -41,6 +41,6 @@ class MessageResult:
 class MessageSink(Protocol):
     """Delivers the messages of one tenant's batch."""
 
-    def deliver(self, tenant: str, items: list[tuple[str, EmailMessage]]) -> list[MessageResult]:
+    def deliver(self, tenant: str, items: list[tuple[str, Message]]) -> list[MessageResult]:
         """Deliver ``(account id, message)`` pairs; one result per pair, in order."""
         ...

@@ -15,7 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 from functools import cache
 from typing import Literal
@@ -81,14 +83,17 @@ def render_text(
     return RenderedText(subject=subject, body=body)
 
 
-def build_message(text: RenderedText, *, sender: str, recipient: str) -> EmailMessage:
-    """An RFC 5322 message (UTF-8 body, encoded subject) for one recipient."""
-    message = EmailMessage()
+def build_message(text: RenderedText, *, sender: str, recipient: str) -> Message:
+    """An RFC 5322 message (UTF-8 body, RFC 2047 subject) for one recipient.
+
+    Built with the ``compat32`` classes: the header registry of ``EmailMessage`` costs
+    several milliseconds per message, too slow for tenants of a million subscribers.
+    """
+    message = MIMEText(text.body, "plain", "utf-8")
     message["From"] = sender
     message["To"] = recipient
-    message["Subject"] = text.subject
+    message["Subject"] = Header(text.subject, "utf-8").encode()
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text.body, charset="utf-8")
     return message

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +177,7 @@ def notify_plan(
     results: list[MessageResult] = []
     for tenant, accounts in sorted(by_tenant.items()):
         name, sender, sender_name = settings.for_tenant(tenant)
-        batch: list[tuple[str, EmailMessage]] = []
+        batch: list[tuple[str, Message]] = []
         for account in accounts:
             if account.id not in addresses:
                 results.append(MessageResult(account.id, tenant, "not_found"))

@@ -18,7 +18,7 @@ import smtplib
 import ssl
 import time
 from collections.abc import Callable
-from email.message import EmailMessage
+from email.message import Message
 
 from credwatch.errors import UsageError
 from credwatch.normalize import mask_email
@@ -86,7 +86,7 @@ class SmtpSink:
             finally:
                 self._conn = None
 
-    def _send_one(self, account: str, tenant: str, message: EmailMessage) -> MessageResult:
+    def _send_one(self, account: str, tenant: str, message: Message) -> MessageResult:
         detail = None
         for attempt in range(1, self.attempts + 1):
             try:
@@ -117,7 +117,7 @@ class SmtpSink:
         except (smtplib.SMTPException, OSError):
             self._drop()
 
-    def deliver(self, tenant: str, items: list[tuple[str, EmailMessage]]) -> list[MessageResult]:
+    def deliver(self, tenant: str, items: list[tuple[str, Message]]) -> list[MessageResult]:
         """Send the batch over one connection (reconnecting after a drop)."""
         try:
             return [self._send_one(account, tenant, message) for account, message in items]
