@@ -50,7 +50,7 @@ from credwatch.audit.model import (
     SUMMARY_SCHEMA_VERSION,
     AuditResult,
 )
-from credwatch.errors import CredwatchError, InputError
+from credwatch.errors import ConfigError, CredwatchError, InputError
 from credwatch.execute.checkpoint import Checkpoint
 from credwatch.execute.interface import Executor, ProgressCallback
 from credwatch.hashes import verify_many
@@ -543,7 +543,13 @@ def run_audit(
         timings["read"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        con.execute(f"ATTACH {_sql_str(str(ws.index_path))} AS idx (READ_ONLY)")
+        try:
+            con.execute(f"ATTACH {_sql_str(str(ws.index_path))} AS idx (READ_ONLY)")
+        except duckdb.Error as exc:
+            raise ConfigError(
+                f"cannot open the exposure index {ws.index_path}: {type(exc).__name__}",
+                hint="another credwatch process may be writing to it; retry when it is done",
+            ) from None
         con.execute(
             "CREATE TABLE exposed AS SELECT DISTINCT e.email_key FROM idx.exposures e "
             "SEMI JOIN accts a ON a.email_key = e.email_key"
