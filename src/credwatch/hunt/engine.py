@@ -171,8 +171,8 @@ class Engine:
                     for g in _GROUPS[1:]
                 )
                 self._extract.append(
-                    f"SELECT line_no, line, ts_hint, {i} AS rid, r.m <> '' AS ok, {picks} "
-                    f"FROM (SELECT line_no, line, ts_hint, regexp_extract(line, {pattern}, "
+                    f"SELECT idx, {i} AS rid, r.m <> '' AS ok, {picks} "
+                    f"FROM (SELECT idx, regexp_extract(line, {pattern}, "
                     f"{names}) AS r "
                     f"FROM staged WHERE rid = {i})"
                 )
@@ -194,24 +194,23 @@ class Engine:
                     f"{g}"
                 )
             self._extract.append(
-                f"SELECT line_no, line, ts_hint, {i} AS rid, "
+                f"SELECT idx, {i} AS rid, "
                 f"CASE WHEN f THEN true ELSE regexp_matches(line, {pattern}) END AS ok, "
                 f"{', '.join(cols)} FROM staged WHERE rid = {i}"
             )
         # Classify by cheap substring needles only; CASE stops at the first rule that fits.
         self._classify = (
-            f"SELECT line_no, line, ts_hint, CASE {' '.join(whens)} END AS rid FROM src"
+            f"SELECT idx, rid FROM (SELECT idx, CASE {' '.join(whens)} END AS rid FROM src) "
+            "WHERE rid IS NOT NULL"
             if whens
-            else "SELECT line_no, line, ts_hint, NULL::INTEGER AS rid FROM src"
+            else "SELECT idx, NULL::INTEGER AS rid FROM src WHERE false"
         )
         fast_case = f"CASE rid {' '.join(fasts)} ELSE false END" if fasts else "false"
-        self._fast = (
-            f"SELECT line_no, line, ts_hint, rid, coalesce({fast_case}, false) AS f FROM classified"
-        )
+        self._fast = f"SELECT coalesce({fast_case}, false) AS f FROM staged"
         raw, is_bsd = timestamp_sql("line")
         self._stamp = (
-            f"SELECT CASE WHEN ts_hint IS NULL THEN {raw} END AS ts_raw, ts_hint IS "
-            f"NULL AND {is_bsd} AS bsd FROM extracted"
+            f"SELECT CASE WHEN ts_hint IS NULL THEN {raw} END AS ts_raw, "
+            f"ts_hint IS NULL AND {is_bsd} AS bsd FROM rest"
         )
         self._services = pa.array([r.service for r in self.rules], pa.string())
         self._protocols = pa.array([r.protocol or "" for r in self.rules], pa.string())
@@ -219,29 +218,54 @@ class Engine:
         self._reasons = pa.array([r.reason for r in self.rules], pa.string())
 
     def _run_rules(self, src: pa.Table, reference: datetime) -> pa.Table:
-        """Classify, extract (retrying a line with later rules when a pattern fails), finish."""
+        """Classify, extract (retrying a line with later rules when a pattern fails), finish.
+
+        Only row positions and extracted fields travel between DuckDB and Arrow; the
+        lines themselves are taken with Arrow (a C++ copy) where a stage needs them.
+        """
         con = self._con
-        src = src.append_column("after", pa.array(np.full(src.num_rows, -1, dtype=np.int32)))
+        lines = src.column("line").combine_chunks()
+        hints = src.column("ts_hint").combine_chunks().cast(pa.timestamp("us"))
+        line_nos = src.column("line_no").combine_chunks()
+        n = src.num_rows
+        rows = pa.table(
+            {
+                "idx": pa.array(np.arange(n, dtype=np.int32)),
+                "line": lines,
+                "after": pa.array(np.full(n, -1, dtype=np.int32)),
+            }
+        )
         parts: list[pa.Table] = []
-        while src.num_rows and self.rules:
-            classified = con.sql(  # noqa: F841 - DuckDB scans it
-                f"SELECT * FROM ({self._classify}) WHERE rid IS NOT NULL"
-            ).to_arrow_table()
-            staged = con.sql(self._fast).to_arrow_table()
-            if staged.num_rows == 0:
+        while rows.num_rows and self.rules:
+            src = rows
+            classified = con.sql(self._classify).to_arrow_table()
+            if classified.num_rows == 0:
                 break
+            staged = pa.table(
+                {
+                    "idx": classified.column("idx"),
+                    "rid": classified.column("rid"),
+                    "line": lines.take(classified.column("idx")),
+                }
+            )
+            staged = staged.append_column("f", con.sql(self._fast).to_arrow_table().column("f"))
             active = sorted(pc.unique(staged.column("rid")).to_pylist())
             got = con.sql(" UNION ALL ".join(self._extract[i] for i in active)).to_arrow_table()
             ok = got.column("ok")
             parts.append(got.filter(ok))
-            failed = got.filter(pc.invert(ok))  # noqa: F841 - DuckDB scans it
-            src = con.sql(
-                "SELECT line_no, line, ts_hint, rid AS after FROM failed"
-            ).to_arrow_table()
+            failed = got.filter(pc.invert(ok))
+            rows = pa.table(
+                {
+                    "idx": failed.column("idx"),
+                    "line": lines.take(failed.column("idx")),
+                    "after": failed.column("rid"),
+                }
+            )
         if not parts:
             return _empty_events()
         extracted = pa.concat_tables(parts)
-        ts = self._timestamps(extracted, reference)
+        idx = extracted.column("idx").combine_chunks()
+        ts = self._timestamps(lines, hints, idx, reference)
         rid = extracted.column("rid")
         protocol = pc.coalesce(extracted.column("proto"), self._protocols.take(rid))
         attempts = pc.fill_null(_to_int(extracted.column("attempts")), 1)
@@ -255,25 +279,25 @@ class Engine:
                 "outcome": self._outcomes.take(rid),
                 "reason": self._reasons.take(rid),
                 "attempts": attempts,
-                "line_no": extracted.column("line_no"),
+                "line_no": line_nos.take(idx),
             }
         )
 
-    def _timestamps(self, extracted: pa.Table, reference: datetime) -> pa.Array:
-        """Times of extracted lines: given hints, the NumPy RFC 3164 path, then SQL."""
-        hint = extracted.column("ts_hint").combine_chunks().cast(pa.timestamp("us"))
-        lines = extracted.column("line").combine_chunks()
-        ok, micros = bsd_fast(lines, reference)
+    def _timestamps(
+        self, lines: pa.Array, hints: pa.Array, idx: pa.Array, reference: datetime
+    ) -> pa.Array:
+        """Times of the extracted rows ``idx``: hints, the NumPy RFC 3164 path, then SQL."""
+        hint = hints.take(idx)
+        picked = lines.take(idx)
+        ok, micros = bsd_fast(picked, reference)
         ok &= ~hint.is_valid().to_numpy(zero_copy_only=False)
         fast = pa.array(micros, pa.int64()).cast(pa.timestamp("us"))
         rest_mask = pc.and_(pc.is_null(hint), pa.array(~ok))
         ts = pc.coalesce(hint, pc.if_else(pa.array(ok), fast, pa.scalar(None, pa.timestamp("us"))))
         if not pc.any(rest_mask).as_py():
             return ts
-        rest = pa.table({"line": lines.filter(rest_mask), "ts_hint": hint.filter(rest_mask)})  # noqa: F841
-        stamps = self._con.sql(
-            self._stamp.replace("FROM extracted", "FROM rest"), params={"ref_year": reference.year}
-        ).to_arrow_table()
+        rest = pa.table({"line": picked.filter(rest_mask), "ts_hint": hint.filter(rest_mask)})  # noqa: F841
+        stamps = self._con.sql(self._stamp, params={"ref_year": reference.year}).to_arrow_table()
         raw = stamps.column("ts_raw").combine_chunks().cast(pa.timestamp("us"))
         limit = pa.scalar(reference + timedelta(days=2), pa.timestamp("us"))
         back = pc.and_(
@@ -324,7 +348,7 @@ class Engine:
     def parse_block(self, block: Block, *, json_layout: bool, reference: datetime) -> pa.Table:
         """Parse one block; return events (``EVENT_SCHEMA`` minus subnet/file_id)."""
         n = len(block.lines)
-        line_no = pa.array(range(block.first_line, block.first_line + n), pa.int64())
+        line_no = pa.array(np.arange(block.first_line, block.first_line + n, dtype=np.int64))
         ts_hint = block.ts if block.ts is not None else pa.nulls(n, pa.timestamp("us"))
         con = self._con
         if json_layout or self.force_json:
