@@ -311,7 +311,9 @@ def test_next_steps_are_derived_from_the_data(full_workspace: Workspace):
     assert any("accounts off weak hash schemes (PLAIN, PLAIN-MD5)" in t for t in titles)
     assert any(t.startswith("Upgrade roundcube 1.6.5 to 1.6.7") for t in titles)
     assert any(t.startswith("Block 1 source addresses") for t in titles)
-    assert any(t.startswith("Lock 1 accounts that logged in") for t in titles)
+    assert any(t.startswith("Review and lock 1 accounts that logged in") for t in titles)
+    block = next(s for s in report.next_steps if s.title.startswith("Block"))
+    assert block.command.startswith("credwatch hunt /var/log/mail.log --blocklist")
     urgencies = [s.urgency for s in report.next_steps]
     assert urgencies == sorted(
         urgencies, key=["now", "today", "this week", "to complete the report"].index

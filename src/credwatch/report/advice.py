@@ -7,6 +7,8 @@ become "run this to complete the report" steps; nothing is recommended from a gu
 
 from __future__ import annotations
 
+import shlex
+
 from credwatch.report.model import (
     BlastRadius,
     Coverage,
@@ -154,6 +156,9 @@ def _scheme_steps(census: SchemeCensus, store: str, coverage: Coverage | None) -
 
 def _hunt_steps(hunt: HuntTimeline) -> list[NextStep]:
     steps: list[NextStep] = []
+    logs = " ".join(shlex.quote(p) for p in hunt.paths[:3]) or "FILE..."
+    if len(hunt.paths) > 3:
+        logs += " ..."
     if hunt.block_sources:
         steps.append(
             NextStep(
@@ -162,7 +167,7 @@ def _hunt_steps(hunt: HuntTimeline) -> list[NextStep]:
                 "critical",
                 "Someone is replaying credentials against the login services now. Load the "
                 "blocklist into the firewall or fail2ban.",
-                "credwatch hunt FILE... --blocklist block.nft --blocklist-format nft",
+                f"credwatch hunt {logs} --blocklist block.nft --blocklist-format nft",
             )
         )
     takeovers = sum(r.keys for r in hunt.rules if "success" in r.rule)
@@ -170,9 +175,11 @@ def _hunt_steps(hunt: HuntTimeline) -> list[NextStep]:
         steps.append(
             NextStep(
                 "now",
-                f"Lock {takeovers:,} accounts that logged in successfully after failures",
-                "A success after a run of failures is the sign of a taken-over account.",
-                "credwatch hunt FILE... --json",
+                f"Review and lock {takeovers:,} accounts that logged in successfully after "
+                "failures",
+                "A success after a run of failures is the sign of a taken-over account; the "
+                "success_after_failures alerts name them (masked) with the source addresses.",
+                f"credwatch hunt {logs} --alerts alerts.jsonl",
             )
         )
     return steps

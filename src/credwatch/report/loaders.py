@@ -469,6 +469,7 @@ def _hunt_from(envelope: Mapping[str, Any]) -> HuntTimeline:
         leak_correlation=leak_rate,
         leak_base_rate=base_rate,
         skipped=_texts(doc.get("skipped")),
+        paths=tuple(scrub(f.get("path", "")) for f in files if f.get("path")),
     )
 
 

@@ -255,6 +255,7 @@ class HuntTimeline:
     leak_correlation: float | None
     leak_base_rate: float | None
     skipped: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
 
 
 # -- supply chain ---------------------------------------------------------------------
