@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credwatch.corpus import CorruptCorpusError, build, import_files, open_corpus, render_range
+from credwatch.corpus import CorruptCorpusError, import_files, open_corpus, render_range
 from credwatch.corpus.build import _sort_reduce
 from credwatch.corpus.store import current_name, switch_current
 from credwatch.errors import InputError
@@ -265,41 +265,9 @@ def test_corrupt_error_is_an_input_error() -> None:
     assert hashlib.sha1(b"password").hexdigest().upper() == sha1_hex("password")
 
 
-def test_parallel_parse_matches_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    rng = np.random.default_rng(3)
-    lines = [
-        f"{bytes(h).hex().upper()}:{int(c)}"
-        for h, c in zip(
-            rng.integers(0, 256, (3000, 20), dtype=np.uint8),
-            rng.integers(1, 999, 3000),
-            strict=True,
-        )
-    ]
-    lines[10] = "junk"
-    lines[2000] = lines[1999].split(":")[0] + ":0"
-    path = write_lines(tmp_path / "big.txt", lines)
-    serial = import_files(tmp_path / "serial", [path], mode="sha1", index=None)
-    monkeypatch.setattr(build, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(build, "PARALLEL_CHUNK_BYTES", 10_000)
-    with path.open("rb") as handle:
-        bounds = build._chunk_bounds(handle, 10_000, 1)
-    assert bounds is not None
-    assert len(bounds) > 5
-    parallel = import_files(tmp_path / "parallel", [path], mode="sha1", index=None)
-    assert parallel.files[0].rejected_by_reason == serial.files[0].rejected_by_reason
-    assert parallel.files[0].lines == serial.files[0].lines == 3000
-    a = open_corpus(tmp_path / "serial").corpus
-    b = open_corpus(tmp_path / "parallel").corpus
-    assert a is not None
-    assert b is not None
-    assert (a.path / "sha1.hashes").read_bytes() == (b.path / "sha1.hashes").read_bytes()
-    assert (a.path / "sha1.text").read_bytes() == (b.path / "sha1.text").read_bytes()
-
-
-def test_one_huge_line_falls_back_to_serial(tmp_path: Path) -> None:
+def test_one_huge_line_is_counted_with_bounded_memory(tmp_path: Path) -> None:
     path = tmp_path / "one.txt"
-    path.write_bytes(b"x" * 50_000)
-    with path.open("rb") as handle:
-        assert build._chunk_bounds(handle, 10_000, 1) is None
-    with pytest.raises(InputError):
-        import_files(tmp_path / "c", [path], mode="sha1", index=None)
+    path.write_bytes(b"x" * 50_000 + b"\n" + f"{sha1_hex('p')}:1".encode())
+    report = import_files(tmp_path / "c", [path], mode="sha1", index=None)
+    assert report.files[0].rejected_by_reason == {"overlong": 1}
+    assert report.accepted == 1

@@ -24,19 +24,16 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import itertools
 import json
-import multiprocessing
 import os
 import shutil
 import tempfile
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -50,13 +47,7 @@ from credwatch.corpus.layout import (
     LayerWriter,
     bucket_of,
 )
-from credwatch.corpus.parse import (
-    MAX_LINE_BYTES,
-    ParsedBatch,
-    parse_chunk,
-    prefix_of_filename,
-    read_batches,
-)
+from credwatch.corpus.parse import ParsedBatch, prefix_of_filename, read_batches
 from credwatch.corpus.store import (
     MANIFEST,
     SCHEMA_VERSION,
@@ -76,12 +67,6 @@ _UINT32_MAX = 2**32 - 1
 #: Target records per partition: bounds the merge's memory (~30 bytes per record, x4).
 PARTITION_RECORDS = 4_000_000
 KEY_WIDTH = 16
-#: Whole files at least this big are parsed by several processes ...
-PARALLEL_MIN_BYTES = 256 * 1024 * 1024
-#: ... in ranges of about this many bytes ...
-PARALLEL_CHUNK_BYTES = 32 * 1024 * 1024
-#: ... by at most this many workers (each holds about 10x its range in memory).
-PARALLEL_WORKERS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,73 +249,13 @@ def _parse_into(
 
 
 def _batches(path: Path, width: int) -> Iterator[ParsedBatch]:
-    """Parsed chunks of one file, in order; big whole files are parsed in parallel."""
-    prefix = prefix_of_filename(path)
+    """Parsed chunks of one file, in order (memory bounded by the chunk size)."""
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     with handle:
-        bounds = None
-        if prefix is None and (os.cpu_count() or 1) > 1:
-            bounds = _chunk_bounds(handle, PARALLEL_CHUNK_BYTES, PARALLEL_MIN_BYTES)
-        if bounds is None:
-            yield from read_batches(handle, width, prefix)
-            return
-    yield from _parallel_batches(path, width, bounds)
-
-
-def _chunk_bounds(handle: BinaryIO, chunk: int, minimum: int) -> list[tuple[int, int]] | None:
-    """Byte ranges of about ``chunk`` bytes cut after a line ending; ``None`` to go serial.
-
-    Serial parsing is used for small files, and when no line ending follows a cut point
-    within :data:`~credwatch.corpus.parse.MAX_LINE_BYTES` (such a file is mostly one
-    overlong line, which the serial reader skips with bounded memory).
-    """
-    size = os.fstat(handle.fileno()).st_size
-    if size < minimum:
-        return None
-    cuts = [0]
-    position = chunk
-    while position < size:
-        handle.seek(position)
-        window = handle.read(MAX_LINE_BYTES + 1)
-        newline = window.find(b"\n")
-        if newline < 0:
-            return None
-        cut = position + newline + 1
-        if cut < size:
-            cuts.append(cut)
-        position = cut + chunk
-    cuts.append(size)
-    return list(itertools.pairwise(cuts))
-
-
-def _parse_range(path: str, start: int, end: int, width: int) -> ParsedBatch:
-    """Parse bytes ``[start, end)`` of a whole file (runs in a worker process)."""
-    with Path(path).open("rb") as handle:
-        handle.seek(start)
-        data = handle.read(end - start)
-    return parse_chunk(data, width, None)
-
-
-def _parallel_batches(
-    path: Path, width: int, bounds: list[tuple[int, int]]
-) -> Iterator[ParsedBatch]:
-    """Parse ranges in worker processes, yielding in file order, few ranges in flight."""
-    workers = min(os.cpu_count() or 1, PARALLEL_WORKERS)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: deque[Future[ParsedBatch]] = deque()
-        ranges = iter(bounds)
-        for start, end in itertools.islice(ranges, 2 * workers):
-            pending.append(pool.submit(_parse_range, str(path), start, end, width))
-        while pending:
-            batch = pending.popleft().result()
-            nxt = next(ranges, None)
-            if nxt is not None:
-                pending.append(pool.submit(_parse_range, str(path), nxt[0], nxt[1], width))
-            yield batch
+        yield from read_batches(handle, width, prefix_of_filename(path))
 
 
 def import_files(
