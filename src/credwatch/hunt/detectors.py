@@ -13,10 +13,11 @@ Definitions (the same for both paths; ``W`` is the rule's window):
 * ``spraying``: one address tries ``min_users`` distinct users or more within ``W``
   with at most ``max_per_user`` attempts per user on average (few passwords, many users).
 
-The window of an event at time ``t`` is ``[t - W, t]``.  Batch alerts are one per key
-over the whole input (``first_seen``/``last_seen`` span the key's counted events,
-``evidence.fired_at`` is when the threshold was first reached); online alerts are
-raised when the threshold is reached and then muted for ``W`` per key.
+The window of an event at time ``t`` is ``[t - W, t]``.  Counts are of attempts: a
+Dovecot passdb line (``auth``) and the login line of the same failure count once.
+Batch alerts are one per key over the whole input (``first_seen``/``last_seen`` span
+the key's counted events, ``evidence.fired_at`` is when the threshold was first
+reached); online alerts are raised when the threshold is reached and then muted for ``W`` per key.
 """
 
 from __future__ import annotations
@@ -44,9 +45,23 @@ __all__ = [
     "UsersPerIp",
     "epoch",
     "mask_user",
+    "weight",
 ]
 
 SAMPLE = 5
+
+#: Dovecot logs a failed login twice with ``auth_verbose``: the passdb line (with the
+#: reason) and the login process's line (with the protocol and attempt count, always
+#: logged).  Counting rules weigh the passdb line 0 so an attempt counts once; it still
+#: counts for distinct users/addresses and for the unknown-user share.
+_WEIGHT_SQL = "CASE WHEN service = 'dovecot' AND protocol = 'auth' THEN 0 ELSE attempts END"
+
+
+def weight(event: AuthEvent) -> int:
+    """How many attempts ``event`` counts for in counting rules (see ``_WEIGHT_SQL``)."""
+    if event.service == "dovecot" and event.protocol == "auth":
+        return 0
+    return event.attempts
 
 
 def epoch(ts: datetime) -> float:
@@ -126,7 +141,7 @@ class _KeyedWindow:
         member = self.spec.member_col or "NULL"
         sql = f"""
             WITH e AS (
-                SELECT ts, {key} AS k, {member} AS mem, "user", src_ip, attempts
+                SELECT ts, {key} AS k, {member} AS mem, "user", src_ip, {_WEIGHT_SQL} AS attempts
                 FROM {events}
                 WHERE outcome = 'failure' AND {key} IS NOT NULL
             ),
@@ -226,7 +241,7 @@ class _KeyedWindow:
         member = self._member_of(event)
         if self.spec.member_col is not None and not member:
             return []
-        state.window_add(skey, now, member, event.attempts, float(self.window))
+        state.window_add(skey, now, member, weight(event), float(self.window))
         fired, metric = self._fired_online(state, skey)
         if not fired or not state.flag_set(f"{self.name}!{skey_raw}", float(self.window), now):
             return []
@@ -352,7 +367,7 @@ class SuccessAfterFailures:
         """Run the rule over the events table ``events``."""
         sql = f"""
             WITH w AS (
-                SELECT ts, "user", src_ip, outcome, attempts,
+                SELECT ts, "user", src_ip, outcome, {_WEIGHT_SQL} AS attempts,
                        coalesce(sum(CASE WHEN outcome = 'failure' THEN attempts ELSE 0 END) OVER (
                            PARTITION BY "user" ORDER BY ts
                            RANGE BETWEEN INTERVAL {int(self.window)} SECOND PRECEDING AND
@@ -401,7 +416,7 @@ class SuccessAfterFailures:
         skey = f"{self.name}|{token}"
         now = epoch(event.ts)
         if event.outcome == "failure":
-            state.window_add(skey, now, "", event.attempts, float(self.window))
+            state.window_add(skey, now, "", weight(event), float(self.window))
             return []
         state.window_add(skey, now, "", 0, float(self.window))
         fails = state.window_count(skey)
