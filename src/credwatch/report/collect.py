@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from credwatch.report.advice import next_steps
 from credwatch.report.loaders import (
+    find_run,
     load_blast,
     load_coverage,
     load_exposure,
@@ -42,6 +43,11 @@ def build_report(ws: Workspace, *, run: str | None = None, now: datetime | None 
     :class:`~credwatch.report.model.Missing`; this function does not raise for them.
     """
     ws.require()
+    if run is None:
+        # Resolve "the latest run" once, so every section reads the same run even if
+        # another audit finishes while the report is being built.
+        latest = find_run(ws)
+        run = latest.name if latest is not None else None
     stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     report = Report(
         generated_at=stamp,
