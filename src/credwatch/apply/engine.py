@@ -27,7 +27,7 @@ Example:
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,20 +160,6 @@ def _check_fresh(plan: Plan, history: PlanHistory, current: str, path: Path) -> 
         )
 
 
-def _record(plan: Plan, outcome: Outcome) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "event": "action",
-        "plan": plan.digest,
-        "store": plan.store.name,
-        "account": outcome.account,
-        "action": outcome.action,
-        "result": outcome.result,
-    }
-    if outcome.recovered:
-        record["recovered"] = True
-    return record
-
-
 def apply_plan(
     ws: Workspace,
     path: Path,
@@ -217,31 +203,33 @@ def _apply(
         actuator.validate(plan.actions_used())
         tenant_of = {a.id: a.tenant for a in plan.accounts}
         items: list[WorkItem] = [(a.id, p.action) for a in plan.accounts for p in a.actions]
-        counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(RESULTS, 0))
-        by_tenant: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(RESULTS, 0))
+        tally: Counter[tuple[str, str]] = Counter()
+        tenant_tally: Counter[tuple[str, str]] = Counter()
 
         def count(outcomes: list[Outcome]) -> None:
-            for o in outcomes:
-                key = "recovered" if o.recovered else o.result
-                counts[o.action][key] += 1
-                by_tenant[tenant_of.get(o.account, "?")][key] += 1
+            tally.update((o[1], "recovered" if o[3] else o[2]) for o in outcomes)
+            tenant_tally.update(
+                (tenant_of.get(o[0], "?"), "recovered" if o[3] else o[2]) for o in outcomes
+            )
+
+        def count_done_before(done: Mapping[tuple[str, str], str]) -> None:
+            before = [it for it in items if it in done]
+            tally.update((action, "done_before") for _, action in before)
+            tenant_tally.update((tenant_of[account], "done_before") for account, _ in before)
 
         if not yes:
             history = plan_history(ws.journal_path, plan.digest)
             _check_fresh(plan, history, actuator.snapshot_digest(), path)
             todo = [it for it in items if it not in history.done]
-            for account, action in items:
-                if (account, action) in history.done:
-                    counts[action]["done_before"] += 1
-                    by_tenant[tenant_of[account]]["done_before"] += 1
+            count_done_before(history.done)
             count(actuator.preview(todo))
             return ApplyReport(
                 plan=plan.digest,
                 store=cfg.name,
                 dry_run=True,
                 resumed=history.begun,
-                counts=_tidy(counts),
-                by_tenant=_tidy(by_tenant),
+                counts=_tidy(tally),
+                by_tenant=_tidy(tenant_tally),
             )
 
         before = actuator.snapshot_digest()
@@ -254,7 +242,7 @@ def _apply(
 
             def journal_outcomes(outcomes: list[Outcome]) -> None:
                 nonlocal written
-                journal.append([_record(plan, o) for o in outcomes])
+                journal.append_actions(plan.digest, cfg.name, outcomes)
                 written += len(outcomes)
                 count(outcomes)
                 if on_progress is not None:
@@ -268,10 +256,7 @@ def _apply(
             recovered = actuator.recovered(plan.digest, history)
             done = set(history.done) | {(o.account, o.action) for o in recovered}
             skipped = sum(1 for it in items if it in history.done)
-            for account, action in items:
-                if (account, action) in history.done:
-                    counts[action]["done_before"] += 1
-                    by_tenant[tenant_of[account]]["done_before"] += 1
+            count_done_before(history.done)
             if not history.begun:
                 journal.append(
                     [
@@ -300,14 +285,18 @@ def _apply(
             store=cfg.name,
             dry_run=False,
             resumed=history.begun,
-            counts=_tidy(counts),
+            counts=_tidy(tally),
             journal_records=written,
             store_digest_after=after,
-            by_tenant=_tidy(by_tenant),
+            by_tenant=_tidy(tenant_tally),
         )
     finally:
         actuator.close()
 
 
-def _tidy(table: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
-    return {k: {r: n for r, n in v.items() if n} for k, v in sorted(table.items())}
+def _tidy(tally: Counter[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    """``{(key, result): n}`` -> ``{key: {result: n}}`` (results in :data:`RESULTS` order)."""
+    out: dict[str, dict[str, int]] = {}
+    for key in sorted({k for k, _ in tally}):
+        out[key] = {r: tally[key, r] for r in RESULTS if tally[key, r]}
+    return out

@@ -8,8 +8,7 @@ with a checkpoint table in the same transaction) and
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from credwatch.apply.journal import PlanHistory
 from credwatch.plan.model import Action
@@ -24,9 +23,8 @@ Result = Literal["applied", "already", "not_found"]
 WorkItem = tuple[str, Action]
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The result of one work item."""
+class Outcome(NamedTuple):
+    """The result of one work item (immutable; a tuple, as a million are made per apply)."""
 
     account: str
     action: Action

@@ -57,8 +57,8 @@ class JournalError(InputError):
     """The journal is unreadable or its chain is broken (exit 3)."""
 
 
-def _line(record: Mapping[str, Any], prev: str) -> tuple[bytes, str]:
-    body = dict(record)
+def _line(body: dict[str, Any], prev: str) -> tuple[bytes, str]:
+    """The line of ``body`` (which gets its ``prev``) and its hash."""
     body["prev"] = prev
     canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
     digest = hashlib.sha256(canonical).hexdigest()
@@ -131,6 +131,41 @@ class Journal:
         for record in records:
             line, prev = _line({"time": stamp, **record}, prev)
             lines.append(line)
+        self._write(lines, prev)
+
+    def append_actions(
+        self, plan: str, store: str, outcomes: Sequence[tuple[str, str, str, bool]]
+    ) -> None:
+        """Append one ``action`` record per ``(account, action, result, recovered)``.
+
+        The same records as :meth:`append` would write, built directly (a million of
+        them per large apply).
+        """
+        if self._fh is None:
+            raise RuntimeError("Journal.append_actions outside its context")
+        if not outcomes:
+            return
+        stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+        lines = []
+        prev = self._last
+        for account, action, result, recovered in outcomes:
+            body: dict[str, Any] = {
+                "time": stamp,
+                "event": "action",
+                "plan": plan,
+                "store": store,
+                "account": account,
+                "action": action,
+                "result": result,
+            }
+            if recovered:
+                body["recovered"] = True
+            line, prev = _line(body, prev)
+            lines.append(line)
+        self._write(lines, prev)
+
+    def _write(self, lines: list[bytes], prev: str) -> None:
+        assert self._fh is not None
         self._fh.write(b"".join(lines))
         self._fh.flush()
         os.fsync(self._fh.fileno())
