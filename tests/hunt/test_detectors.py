@@ -271,3 +271,17 @@ def test_redis_state_matches_memory(redis_url: str) -> None:
     finally:
         for k in client.scan_iter(prefix + "*"):
             client.delete(k)
+
+
+def test_dovecot_double_lines_count_once() -> None:
+    """With auth_verbose each failure is a passdb line and a login line: one attempt."""
+    events = []
+    for i in range(4):
+        fail = event(i * 30, "198.51.100.50", "kei@nifty.com")
+        events.append(fail)
+        events.append(replace(fail, protocol="auth"))  # the passdb line of the same failure
+    events.append(event(200, "192.0.2.50", "kei@nifty.com", "success"))
+    for run in (batch, online):
+        alerts = run(events)
+        assert not [a for a in alerts if a.rule == "success_after_failures"], run.__name__
+        assert not [a for a in alerts if a.rule == "failures_per_ip"], run.__name__
