@@ -368,7 +368,8 @@ class SuccessAfterFailures:
         sql = f"""
             WITH w AS (
                 SELECT ts, "user", src_ip, outcome, {_WEIGHT_SQL} AS attempts,
-                       coalesce(sum(CASE WHEN outcome = 'failure' THEN {_WEIGHT_SQL} ELSE 0 END) OVER (
+                       coalesce(sum(CASE WHEN outcome = 'failure'
+                                         THEN {_WEIGHT_SQL} ELSE 0 END) OVER (
                            PARTITION BY "user" ORDER BY ts
                            RANGE BETWEEN INTERVAL {int(self.window)} SECOND PRECEDING AND
                                CURRENT ROW), 0)
