@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from html import escape
 from typing import Any, cast
 
@@ -193,11 +194,60 @@ def scheme_chart(census: SchemeCensus) -> str:
         return _svg(fig, "schemes", "Hash schemes", description)
 
 
+_SEVERITY_COLOURS = {
+    "critical": PALETTE["vermillion"],
+    "high": PALETTE["orange"],
+    "medium": PALETTE["blue"],
+    "low": PALETTE["grey"],
+}
+
+
+def _bucket_index(starts: Sequence[datetime | None], stamp: str | None) -> float | None:
+    """Position of ``stamp`` on the bucket axis (index of the bucket it falls in)."""
+    if stamp is None:
+        return None
+    try:
+        when = _naive(datetime.fromisoformat(stamp))
+    except ValueError:
+        return None
+    known = [(k, t) for k, t in enumerate(starts) if t is not None]
+    if not known or when < known[0][1]:
+        return None
+    return float(max(k for k, t in known if t <= when))
+
+
+def _naive(value: datetime) -> datetime:
+    return (
+        value.replace(tzinfo=None)
+        if value.tzinfo is None
+        else value.astimezone(UTC).replace(tzinfo=None)
+    )
+
+
+def _parse(start: str) -> datetime | None:
+    try:
+        return _naive(datetime.fromisoformat(start))
+    except ValueError:
+        return None
+
+
 def hunt_chart(hunt: HuntTimeline) -> str:
-    """Attempts and failures over time (or alerts over time when no series was saved)."""
+    """Logins (attempts, failures) over time, with each detection rule's span below.
+
+    Without a saved series, alert events per hour are drawn instead.  The lower strip
+    shows, per rule (severest first), when its alerts started and ended: the campaigns.
+    """
     buckets = hunt.timeline
-    with _figure(7.0, 2.6) as fig:
-        ax = fig.subplots()
+    starts = [_parse(b.start) for b in buckets]
+    rules = [r for r in hunt.rules if r.first_seen][:8]
+    strip = bool(rules) and any(s is not None for s in starts)
+    with _figure(7.0, 2.6 + (0.22 * len(rules) + 0.3 if strip else 0)) as fig:
+        if strip:
+            ax, lanes = fig.subplots(
+                2, 1, sharex=True, height_ratios=[3, max(1.0, 0.3 * len(rules))]
+            )
+        else:
+            ax, lanes = fig.subplots(), None
         xs = list(range(len(buckets)))
         if hunt.timeline_from_alerts:
             ax.bar(
@@ -224,14 +274,38 @@ def hunt_chart(hunt: HuntTimeline) -> str:
                 linewidth=1.4,
                 label="failures",
             )
-        step = max(1, math.ceil(len(buckets) / 8))
-        ax.set_xticks(xs[::step], [b.start.replace("T", " ")[:16] for b in buckets][::step])
-        ax.tick_params(axis="x", labelrotation=20, labelsize=7)
         ax.set_ylabel("per bucket")
         title = "Alert activity over time" if hunt.timeline_from_alerts else "Logins over time"
         ax.set_title(title)
         ax.legend(loc="upper left", fontsize=8, frameon=False)
+        bottom = lanes if lanes is not None else ax
+        if lanes is not None:
+            for row, rule in enumerate(rules):
+                first = _bucket_index(starts, rule.first_seen)
+                last = _bucket_index(starts, rule.last_seen)
+                if first is None:
+                    continue
+                end = last if last is not None else first
+                lanes.plot(
+                    [first - 0.4, end + 0.4],
+                    [row, row],
+                    color=_SEVERITY_COLOURS.get(rule.severity, PALETTE["grey"]),
+                    linewidth=5,
+                    solid_capstyle="butt",
+                )
+            lanes.set_yticks(
+                range(len(rules)), [f"{r.rule} ({r.severity})" for r in rules], fontsize=7
+            )
+            lanes.set_ylim(len(rules) - 0.5, -0.5)
+            lanes.spines["left"].set_visible(False)
+            lanes.tick_params(axis="y", length=0)
+        step = max(1, math.ceil(len(buckets) / 8))
+        bottom.set_xticks(xs[::step], [b.start.replace("T", " ")[:16] for b in buckets][::step])
+        bottom.tick_params(axis="x", labelrotation=20, labelsize=7)
         description = "; ".join(f"{b.start}: {b.attempts} / {b.failures}" for b in buckets[:50])
+        description += "; " + "; ".join(
+            f"{r.rule} {r.severity} {r.first_seen} to {r.last_seen}" for r in rules
+        )
         return _svg(fig, "hunt", title, description)
 
 
