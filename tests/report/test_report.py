@@ -16,6 +16,7 @@ import credwatch.report as report_package
 import credwatch.report.model as report_model
 from credwatch.apply.journal import Journal
 from credwatch.report import ReportFormat, build_report, render_report, write_report
+from credwatch.report.charts import exposure_chart
 from credwatch.report.interface import Renderer
 from credwatch.report.json_renderer import report_document
 from credwatch.report.loaders import (
@@ -27,7 +28,14 @@ from credwatch.report.loaders import (
     load_schemes,
     load_summary,
 )
-from credwatch.report.model import Coverage, Exposure, HuntTimeline, Missing, Progress
+from credwatch.report.model import (
+    Coverage,
+    Exposure,
+    ExposureCell,
+    HuntTimeline,
+    Missing,
+    Progress,
+)
 from credwatch.report.scrub import scrub
 from credwatch.results import save_result
 from credwatch.workspace import Workspace
@@ -481,3 +489,11 @@ def test_coverage_joins_the_journal_with_the_run(workspace: Workspace):
     assert "Confirm the 2 forced resets took effect" in titles
     html = render_report(report, ReportFormat.HTML)
     assert 'id="coverage"' in html
+
+
+def test_exposure_chart_draws_the_most_exposed_tenants_only():
+    cells = tuple(ExposureCell(f"t{i:02d}", "active", "pair_valid", i + 1) for i in range(30))
+    exposure = Exposure("r", "s", None, 0, 0, (), (), cells, (), 0, 0)
+    svg = exposure_chart(exposure)
+    assert ">t29<" in svg and ">t10<" in svg and ">t09<" not in svg
+    assert "20 most exposed" in svg

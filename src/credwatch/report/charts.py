@@ -62,6 +62,8 @@ FINDING_COLOURS = {
     "recovery_exposed": PALETTE["purple"],
     "weak_scheme": PALETTE["blue"],
 }
+#: Tenants drawn in the exposure chart at most.
+MAX_TENANTS = 20
 _CYCLE = [PALETTE[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "grey")]
 _RC: dict[str, Any] = {
     "svg.fonttype": "none",
@@ -137,7 +139,11 @@ def domain_chart(summary: IncidentSummary) -> str:
 
 def exposure_chart(exposure: Exposure) -> str:
     """Accounts per tenant, stacked by finding (an account may carry several findings)."""
-    tenants = sorted({c.tenant for c in exposure.cells})
+    totals: dict[str, int] = {}
+    for cell in exposure.cells:
+        totals[cell.tenant] = totals.get(cell.tenant, 0) + cell.accounts
+    # The 20 most exposed tenants keep the chart readable; the table lists them all.
+    tenants = sorted(sorted(totals, key=lambda t: -totals[t])[:MAX_TENANTS])
     findings = list(exposure.matrix()[0])
     with _figure(7.0, _height(len(tenants), 0.4)) as fig:
         ax = fig.subplots()
@@ -159,7 +165,10 @@ def exposure_chart(exposure: Exposure) -> str:
             left = [a + b for a, b in zip(left, values, strict=True)]
         ax.invert_yaxis()
         ax.set_xlabel("findings (accounts; one account can carry several)")
-        ax.set_title("Findings per tenant")
+        ax.set_title(
+            "Findings per tenant"
+            + (f" (the {MAX_TENANTS} most exposed)" if len(totals) > MAX_TENANTS else "")
+        )
         ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
         description = "; ".join(
             f"{c.tenant} {c.status} {c.finding}: {c.accounts:,}" for c in exposure.cells
