@@ -134,3 +134,41 @@ def test_any_record_round_trips_and_any_edit_is_caught(tmp_path_factory, records
     lines[at] = json.dumps(record, ensure_ascii=False)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert verify_journal(path).first_broken_line == at + 1
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    outcomes=st.lists(
+        st.tuples(
+            st.text(min_size=1, max_size=16),
+            st.sampled_from(["lock", "force_reset"]),
+            st.sampled_from(["applied", "already", "not_found"]),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=10,
+    ),
+    store=st.text(min_size=1, max_size=8),
+)
+def test_append_actions_writes_exactly_what_append_writes(tmp_path_factory, outcomes, store):
+    folder = tmp_path_factory.mktemp("j")
+    stamp = "2026-06-20T09:00:00.000+00:00"
+    with Journal(folder / "a.jsonl") as journal:
+        records = []
+        for account, action, result, recovered in outcomes:
+            record = {
+                "event": "action",
+                "plan": "sha256:p",
+                "store": store,
+                "account": account,
+                "action": action,
+                "result": result,
+            }
+            if recovered:
+                record["recovered"] = True
+            records.append(record)
+        journal.append(records, time=stamp)
+    with Journal(folder / "b.jsonl") as journal:
+        journal.append_actions("sha256:p", store, outcomes, time=stamp)
+    assert (folder / "a.jsonl").read_bytes() == (folder / "b.jsonl").read_bytes()
+    assert verify_journal(folder / "b.jsonl").ok

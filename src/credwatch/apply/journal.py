@@ -134,7 +134,12 @@ class Journal:
         self._write(lines, prev)
 
     def append_actions(
-        self, plan: str, store: str, outcomes: Sequence[tuple[str, str, str, bool]]
+        self,
+        plan: str,
+        store: str,
+        outcomes: Sequence[tuple[str, str, str, bool]],
+        *,
+        time: str | None = None,
     ) -> None:
         """Append one ``action`` record per ``(account, action, result, recovered)``.
 
@@ -145,24 +150,37 @@ class Journal:
             raise RuntimeError("Journal.append_actions outside its context")
         if not outcomes:
             return
-        stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+        stamp = time or datetime.now(UTC).isoformat(timespec="milliseconds")
+        # The canonical form (sorted keys, orjson escaping) assembled from pre-encoded
+        # parts: byte for byte what _line would produce, checked by the tests.
+        dumps = orjson.dumps
+        head = b'{"account":'
+        tail = (
+            b',"store":' + dumps(store) + b',"time":' + dumps(stamp) + b"}",
+            b',"event":"action","plan":' + dumps(plan) + b',"prev":"',
+        )
+        encoded: dict[str, bytes] = {}
         lines = []
-        prev = self._last
+        prev = self._last.encode()
         for account, action, result, recovered in outcomes:
-            body: dict[str, Any] = {
-                "time": stamp,
-                "event": "action",
-                "plan": plan,
-                "store": store,
-                "account": account,
-                "action": action,
-                "result": result,
-            }
-            if recovered:
-                body["recovered"] = True
-            line, prev = _line(body, prev)
-            lines.append(line)
-        self._write(lines, prev)
+            act = encoded.get(action) or encoded.setdefault(action, dumps(action))
+            res = encoded.get(result) or encoded.setdefault(result, dumps(result))
+            canonical = b"".join(
+                (
+                    head,
+                    dumps(account),
+                    b',"action":',
+                    act,
+                    tail[1],
+                    prev,
+                    b'","recovered":true,"result":' if recovered else b'","result":',
+                    res,
+                    tail[0],
+                )
+            )
+            prev = hashlib.sha256(canonical).hexdigest().encode()
+            lines.append(canonical[:-1] + b',"hash":"' + prev + b'"}\n')
+        self._write(lines, prev.decode())
 
     def _write(self, lines: list[bytes], prev: str) -> None:
         assert self._fh is not None

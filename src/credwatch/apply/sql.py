@@ -61,12 +61,6 @@ def _packed(values: list[str]) -> str | None:
     return joined
 
 
-def _same(current: Any, wanted: Scalar) -> bool:
-    if isinstance(wanted, bool):
-        return current is not None and current in (0, 1) and bool(current) is wanted
-    return bool(current == wanted)
-
-
 def _batches(items: Sequence[WorkItem], size: int) -> Iterator[Sequence[WorkItem]]:
     """Split items into batches without separating one account's actions."""
     start = 0
@@ -273,7 +267,7 @@ class SqlActuator:
                 sa.select(table.c[id_col], *(table.c[c] for c in read)).where(
                     self._in(table.c[id_col], list(keys))
                 )
-            )
+            ).all()
             for row in rows:
                 found[keys.get(row[0], str(row[0]))] = tuple(row[1:])
         isolated: set[str] = set()
@@ -287,14 +281,16 @@ class SqlActuator:
             }
         outcomes: list[Outcome] = []
         todo: list[str] = []
+        # In effect = every set column already holds its value.  Plain equality is right
+        # for booleans too: drivers return True or 1, and True == 1 in Python.
+        wanted = tuple(set_cols.values())
+        width = len(wanted)
         for account in ids:
             current = found.get(account)
             if current is None:
                 outcomes.append(Outcome(account, spec.action, "not_found"))
                 continue
-            in_effect = bool(set_cols) and all(
-                _same(cur, want) for cur, want in zip(current, set_cols.values(), strict=False)
-            )
+            in_effect = width > 0 and current[:width] == wanted
             if spec.action == "isolate":
                 in_effect = account in isolated and (in_effect or not set_cols)
             if in_effect:
