@@ -168,7 +168,7 @@ def test_follow_with_rotation_stops_by_itself(workspace: Workspace, tmp_path: Pa
             "--alerts",
             str(alerts),
             "--idle-seconds",
-            "1.5",
+            "3",
             "--max-seconds",
             "20",
             "--poll-seconds",
