@@ -81,3 +81,9 @@ def test_unwritable_output_is_a_clear_error(workspace: Workspace, tmp_path: Path
     result = _run(workspace, "-o", str(blocker / "report.html"))
     assert result.exit_code == 3
     assert "cannot write the report" in result.stderr
+
+
+def test_the_report_file_is_private(full_workspace: Workspace, tmp_path: Path):
+    out = tmp_path / "r.md"
+    assert _run(full_workspace, "--format", "md", "-o", str(out)).exit_code == 0
+    assert out.stat().st_mode & 0o077 == 0

@@ -8,7 +8,7 @@ whose stage ran is filled; the others say which command would fill them.
 from __future__ import annotations
 
 from credwatch.demo.runner import DemoContext, StageResult
-from credwatch.report import ReportFormat, render_report
+from credwatch.report import ReportFormat, save_rendered
 from credwatch.report.collect import build_report
 from credwatch.report.model import Exposure
 
@@ -21,8 +21,7 @@ def run(ctx: DemoContext) -> StageResult:
     report = build_report(ws)
     paths = {}
     for fmt in ReportFormat:
-        path = ws.root / f"report{fmt.renderer().suffix}"
-        path.write_text(render_report(report, fmt), encoding="utf-8")
+        path = save_rendered(report, fmt, ws.root / f"report{fmt.renderer().suffix}")
         paths[fmt.value] = str(path)
     ctx.artifacts["report"] = paths["html"]
     filled = 6 - len(report.missing)

@@ -33,6 +33,7 @@ __all__ = [
     "ReportFormat",
     "build_report",
     "render_report",
+    "save_rendered",
     "write_report",
 ]
 
@@ -69,16 +70,13 @@ def render_report(report: Report, fmt: ReportFormat) -> str:
     return fmt.renderer().render(report)
 
 
-def write_report(
-    ws: Workspace, fmt: ReportFormat, out: Path, *, run: str | None = None
-) -> tuple[Path, Report]:
-    """Build the report from ``ws``, render it in ``fmt`` and write it to ``out`` atomically.
+def save_rendered(report: Report, fmt: ReportFormat, out: Path) -> Path:
+    """Render ``report`` in ``fmt`` and write it to ``out`` atomically, readable by the
+    owner only (0600: it names accounts, even if masked); return the path.
 
     Raises:
-        ConfigError: when the workspace does not exist or its keys are exposed.
         InputError: when ``out`` cannot be written.
     """
-    report = build_report(ws, run=run)
     text = render_report(report, fmt)
     target = out.expanduser()
     try:
@@ -94,4 +92,17 @@ def write_report(
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise InputError(f"cannot write the report to {target}: {exc.strerror}") from None
-    return target, report
+    return target
+
+
+def write_report(
+    ws: Workspace, fmt: ReportFormat, out: Path, *, run: str | None = None
+) -> tuple[Path, Report]:
+    """Build the report from ``ws``, render it in ``fmt`` and write it to ``out`` atomically.
+
+    Raises:
+        ConfigError: when the workspace does not exist or its keys are exposed.
+        InputError: when ``out`` cannot be written.
+    """
+    report = build_report(ws, run=run)
+    return save_rendered(report, fmt, out), report
