@@ -21,7 +21,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections import defaultdict
@@ -29,6 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from sqlalchemy import exc as sa_exc
@@ -238,7 +238,7 @@ class SqlActuator:
                 payloads = conn.execute(
                     sa.select(cp.c.outcomes).where(cp.c.plan_digest == plan_digest)
                 ).scalars()
-                rows = [row for payload in payloads for row in json.loads(payload)]
+                rows = [row for payload in payloads for row in orjson.loads(payload)]
         except sa_exc.SQLAlchemyError as exc:
             raise self._failed(exc) from None
         return [
@@ -390,9 +390,7 @@ class SqlActuator:
             sa.insert(self._checkpoint).values(
                 plan_digest=plan_digest,
                 batch=str(uuid.uuid4()),
-                outcomes=json.dumps(
-                    [[o.account, o.action, o.result] for o in outcomes], ensure_ascii=False
-                ),
+                outcomes=orjson.dumps([o[:3] for o in outcomes]).decode(),
                 applied_at=datetime.now(UTC),
             )
         )
