@@ -31,6 +31,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -248,6 +249,32 @@ def check_histogram(url: str) -> str:
     )
 
 
+def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Per-metric median over rounds."""
+    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+
+
+def start_static(tmp: Path, body_bytes: int, workers: int) -> tuple[subprocess.Popen[bytes], int]:
+    """The baseline: a bare ASGI app returning a static body, same uvicorn workers."""
+    app_dir = tmp / "static"
+    app_dir.mkdir(exist_ok=True)
+    (app_dir / "static_app.py").write_text(STATIC_APP, encoding="utf-8")
+    port = free_port()
+    command = [
+        sys.executable, "-m", "uvicorn", "static_app:app", "--port", str(port),
+        "--workers", str(workers), "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        command,
+        cwd=app_dir,
+        env=dict(os.environ, STATIC_BYTES=str(body_bytes)),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return proc, port
+
+
 def row(label: str, r: dict[str, float]) -> tuple[str, str, str, str, str]:
     return (label, f"{r['rps']:,.0f}", f"{r['p50']:.2f}", f"{r['p99']:.2f}", f"{r['non2xx']:.0f}")
 
@@ -259,7 +286,8 @@ def main() -> None:
     parser.add_argument("--density", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     wrk = ensure_wrk()
     rows: list[tuple[str, str, str, str, str]] = []
@@ -290,50 +318,51 @@ def main() -> None:
         print(notes[-1], flush=True)
         rscript = range_script(tmp, prefixes, "range.lua")
         cscript = check_script(tmp)
-        body_bytes = 0
-        scenarios = (
-            ("/range (pre-rendered text)", ws),
-            ("/range (render per request)", strip_text_layers(ws)),
-        )
-        for label, target in scenarios:
-            port = free_port()
-            proc = start_server(target, port, args.workers, cache_mb=0)
-            url = f"http://127.0.0.1:{port}"
-            try:
-                body_bytes = max(body_bytes, len(httpx.get(f"{url}/range/{prefixes[0]}").content))
-                r = run_wrk(wrk, url, rscript, args.seconds, args.connections)
-                rows.append(row(label, r))
-                if target is ws:
-                    conns = args.workers
-                    c = run_wrk(wrk, f"{url}/v1/check", cscript, args.seconds, conns)
-                    rows.append(row(f"/v1/check ({conns} conns)", c))
-                    notes.append(f"/v1/check {check_histogram(url)}")
-            finally:
-                stop(proc)
-        app_dir = tmp / "static"
-        app_dir.mkdir()
-        (app_dir / "static_app.py").write_text(STATIC_APP, encoding="utf-8")
-        port = free_port()
-        command = [
-            sys.executable, "-m", "uvicorn", "static_app:app", "--port", str(port),
-            "--workers", str(args.workers), "--no-access-log", "--log-level", "warning",
-        ]  # fmt: skip
-        proc = subprocess.Popen(
-            command,
-            cwd=app_dir,
-            env=dict(os.environ, STATIC_BYTES=str(body_bytes)),
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        procs: list[subprocess.Popen[bytes]] = []
         try:
-            wait_ready(f"http://127.0.0.1:{port}/")
-            r = run_wrk(wrk, f"http://127.0.0.1:{port}", rscript, args.seconds, args.connections)
-            rows.append(row(f"baseline: static {body_bytes:,} B body", r))
+            urls = {}
+            for label, target in (
+                ("/range (pre-rendered text)", ws),
+                ("/range (render per request)", strip_text_layers(ws)),
+            ):
+                port = free_port()
+                procs.append(start_server(target, port, args.workers, cache_mb=0))
+                urls[label] = f"http://127.0.0.1:{port}"
+            first = urls["/range (pre-rendered text)"]
+            body_bytes = len(httpx.get(f"{first}/range/{prefixes[0]}").content)
+            static_proc, static_port = start_static(tmp, body_bytes, args.workers)
+            procs.append(static_proc)
+            static = f"baseline: static {body_bytes:,} B body"
+            urls[static] = f"http://127.0.0.1:{static_port}"
+            wait_ready(f"{urls[static]}/")
+            results: dict[str, list[dict[str, float]]] = {label: [] for label in urls}
+            results["/v1/check"] = []
+            ratios = []
+            # Rounds alternate the scenarios so that all see the same (shared) machine.
+            for _ in range(args.rounds):
+                for label, url in urls.items():
+                    results[label].append(
+                        run_wrk(wrk, url, rscript, args.seconds, args.connections)
+                    )
+                ratios.append(
+                    results["/range (pre-rendered text)"][-1]["rps"] / results[static][-1]["rps"]
+                )
+                results["/v1/check"].append(
+                    run_wrk(wrk, f"{first}/v1/check", cscript, args.seconds, args.workers)
+                )
+            notes.append(f"/v1/check {check_histogram(first)}")
+            notes.append(
+                "pre-rendered /range vs static baseline per round: "
+                + ", ".join(f"{r:.0%}" for r in ratios)
+            )
         finally:
-            stop(proc)
+            for proc in procs:
+                stop(proc)
+        for label, runs in results.items():
+            rows.append(row(f"{label} (median of {len(runs)})", median_run(runs)))
     print(
         f"\n{args.workers} uvicorn workers, wrk -t1 -c{args.connections} -d{args.seconds}s "
+        f"(/v1/check: -c{args.workers}) x {args.rounds} rounds "
         f"on the same {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
     )
     print(f"{'scenario':38} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
