@@ -113,7 +113,11 @@ def test_subnet_ips_per_user_and_takeover(run: Runner) -> None:
     }
     assert keys(alerts, "ips_per_user") == {("user", "v***@nifty.com")}
     takeovers = [a for a in alerts if a.rule == "success_after_failures"]
-    assert [a.key for a in takeovers] == ["v***@nifty.com"] and takeovers[0].severity == "critical"
+    assert [a.key for a in takeovers] == ["v***@nifty.com"] and takeovers[0].severity == "high"
+    assert takeovers[0].evidence["success_from_failing_address"] is False
+    guessed = run([*distributed, event(300, "198.51.5.7", "victim@nifty.com", "success")])
+    got_in = [a for a in guessed if a.rule == "success_after_failures"]
+    assert got_in[0].severity == "critical" and got_in[0].evidence["success_from_failing_address"]
 
 
 def test_batch_ignores_input_order() -> None:

@@ -373,29 +373,46 @@ class SuccessAfterFailures:
                            PARTITION BY "user" ORDER BY ts
                            RANGE BETWEEN INTERVAL {int(self.window)} SECOND PRECEDING AND
                                CURRENT ROW), 0)
-                       AS fails
+                       AS fails,
+                       coalesce(sum(CASE WHEN outcome = 'failure' THEN 1 ELSE 0 END) OVER (
+                           PARTITION BY "user", src_ip ORDER BY ts
+                           RANGE BETWEEN INTERVAL {int(self.window)} SECOND PRECEDING AND
+                               CURRENT ROW), 0)
+                       AS ip_fails
                 FROM {events} WHERE "user" IS NOT NULL
             ),
             hit AS (SELECT * FROM w WHERE outcome = 'success' AND fails >= {int(self.threshold)})
             SELECT "user", min(ts), max(ts), max(fails), count(*),
-                   list(DISTINCT src_ip)[1:{SAMPLE}]
+                   list(DISTINCT src_ip)[1:{SAMPLE}], bool_or(ip_fails > 0)
             FROM hit GROUP BY "user" ORDER BY "user"
         """
         out = []
-        for user, first, last, fails, successes, ips in con.sql(sql).fetchall():
+        for user, first, last, fails, successes, ips, same in con.sql(sql).fetchall():
             out.append(
-                self._alert(user, first, last, int(fails), int(successes), [i for i in ips if i])
+                self._alert(
+                    user, first, last, int(fails), int(successes), [i for i in ips if i], same
+                )
             )
         return out
 
     def _alert(
-        self, user: str, first: datetime, last: datetime, fails: int, successes: int, ips: list[str]
+        self,
+        user: str,
+        first: datetime,
+        last: datetime,
+        fails: int,
+        successes: int,
+        ips: list[str],
+        from_failing_address: bool,
     ) -> Alert:
+        """Critical when the success came from an address that failed for the user (the
+        guesser got in); high when it came from elsewhere (perhaps the owner after an
+        attack on the account)."""
         return Alert(
             rule=self.name,
             key_type="user",
             key=mask_user(user),
-            severity="critical",
+            severity="critical" if from_failing_address else "high",
             first_seen=first,
             last_seen=last,
             count=fails,
@@ -403,6 +420,7 @@ class SuccessAfterFailures:
                 "failures_before_success": fails,
                 "successes": successes,
                 "success_ips": ips,
+                "success_from_failing_address": bool(from_failing_address),
                 "window_seconds": int(self.window),
                 "threshold": int(self.threshold),
             },
@@ -417,7 +435,7 @@ class SuccessAfterFailures:
         skey = f"{self.name}|{token}"
         now = epoch(event.ts)
         if event.outcome == "failure":
-            state.window_add(skey, now, "", weight(event), float(self.window))
+            state.window_add(skey, now, event.src_ip or "", weight(event), float(self.window))
             return []
         state.window_add(skey, now, "", 0, float(self.window))
         fails = state.window_count(skey)
@@ -425,11 +443,10 @@ class SuccessAfterFailures:
             f"{self.name}!{token}", float(self.window), now
         ):
             return []
-        return [
-            self._alert(
-                event.user, event.ts, event.ts, fails, 1, [event.src_ip] if event.src_ip else []
-            )
-        ]
+        failing = set(state.window_members(skey, 10_000))
+        same = bool(event.src_ip) and event.src_ip in failing
+        ips = [event.src_ip] if event.src_ip else []
+        return [self._alert(event.user, event.ts, event.ts, fails, 1, ips, same)]
 
     def flush(self, state: StateStore) -> list[Alert]:
         """Nothing is pending at the end of input."""
