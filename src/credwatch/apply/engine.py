@@ -253,7 +253,9 @@ def _apply(
                 journal.append([{**record, "plan": plan.digest, "store": cfg.name}])
                 written += 1
 
-            recovered = actuator.recovered(plan.digest, history)
+            # Only an apply that began and never ended can have left work unjournaled.
+            unfinished = history.begun and history.ended is None
+            recovered = actuator.recovered(plan.digest, history) if unfinished else []
             done = set(history.done) | {(o.account, o.action) for o in recovered}
             skipped = sum(1 for it in items if it in history.done)
             count_done_before(history.done)
