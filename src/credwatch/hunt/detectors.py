@@ -114,6 +114,7 @@ class _Spec:
 class _KeyedWindow:
     """Shared machinery: count or distinct-count failures per key in a sliding window."""
 
+    _needs_ips = False
     spec: _Spec
     window: int
     threshold: int
@@ -139,6 +140,9 @@ class _KeyedWindow:
         """Run the rule over the events table ``events``."""
         key = self.spec.key_col
         member = self.spec.member_col or "NULL"
+        # Distinct counts over sliding frames are the costly part: only where the rule uses them.
+        distinct = "count(DISTINCT mem) OVER win" if self.spec.member_col else "0"
+        ips = "count(DISTINCT src_ip) OVER win" if self._needs_ips else "0"
         sql = f"""
             WITH e AS (
                 SELECT ts, {key} AS k, {member} AS mem, "user", src_ip, {_WEIGHT_SQL} AS attempts
@@ -147,8 +151,8 @@ class _KeyedWindow:
             ),
             w AS (
                 SELECT *, sum(attempts) OVER win AS wcount,
-                       count(DISTINCT mem) OVER win AS wdistinct,
-                       count(DISTINCT src_ip) OVER win AS wips
+                       {distinct} AS wdistinct,
+                       {ips} AS wips
                 FROM e
                 WINDOW win AS (PARTITION BY k ORDER BY ts
                                RANGE BETWEEN INTERVAL {int(self.window)} SECOND PRECEDING AND
@@ -293,6 +297,8 @@ class FailuresPerIp(_KeyedWindow):
 class FailuresPerSubnet(_KeyedWindow):
     """Failed attempts per /24 or /64 from several addresses within a window."""
 
+    _needs_ips = True
+
     def __init__(self, params: WindowParams, tokenizer: UserTokenizer | None = None) -> None:
         super().__init__(tokenizer)
         self.spec = _Spec("failures_per_subnet", "subnet", "subnet", None, "medium")
@@ -373,18 +379,23 @@ class SuccessAfterFailures:
                            PARTITION BY "user" ORDER BY ts
                            RANGE BETWEEN INTERVAL {int(self.window)} SECOND PRECEDING AND
                                CURRENT ROW), 0)
-                       AS fails,
-                       coalesce(sum(CASE WHEN outcome = 'failure' THEN 1 ELSE 0 END) OVER (
-                           PARTITION BY "user", src_ip ORDER BY ts
-                           RANGE BETWEEN INTERVAL {int(self.window)} SECOND PRECEDING AND
-                               CURRENT ROW), 0)
-                       AS ip_fails
+                       AS fails
                 FROM {events} WHERE "user" IS NOT NULL
             ),
-            hit AS (SELECT * FROM w WHERE outcome = 'success' AND fails >= {int(self.threshold)})
+            hit AS (SELECT * FROM w WHERE outcome = 'success' AND fails >= {int(self.threshold)}),
+            -- Did the address that got in fail for the user in the window? (hits are few)
+            marked AS (
+                SELECT hit.*, EXISTS (
+                    SELECT 1 FROM {events} f
+                    WHERE f.outcome = 'failure' AND f."user" = hit."user"
+                      AND f.src_ip = hit.src_ip
+                      AND f.ts BETWEEN hit.ts - INTERVAL {int(self.window)} SECOND AND hit.ts
+                ) AS same
+                FROM hit
+            )
             SELECT "user", min(ts), max(ts), max(fails), count(*),
-                   list(DISTINCT src_ip)[1:{SAMPLE}], bool_or(ip_fails > 0)
-            FROM hit GROUP BY "user" ORDER BY "user"
+                   list(DISTINCT src_ip)[1:{SAMPLE}], bool_or(same)
+            FROM marked GROUP BY "user" ORDER BY "user"
         """
         out = []
         for user, first, last, fails, successes, ips, same in con.sql(sql).fetchall():
