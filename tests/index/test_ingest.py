@@ -12,7 +12,8 @@ import pyarrow as pa
 import pytest
 
 from credwatch.errors import ConfigError, UsageError
-from credwatch.index import ExposureIndex
+from credwatch.index import ExposureIndex, ingest_files
+from credwatch.index.ingest import _plaintext_connection
 from credwatch.index.passwords import ntlm
 from credwatch.index.vault import read_vault_file
 from credwatch.normalize import Normalizer
@@ -336,3 +337,31 @@ def test_many_blocks_and_orphans_cleaned(workspace: Workspace, tmp_path: Path) -
     assert source is not None
     assert (source.name, source.accepted, source.distinct_passwords) == ("big", n, 1000)
     assert not orphan.exists()
+
+
+def test_interrupt_rolls_back(workspace: Workspace, tmp_path: Path) -> None:
+    good = tmp_path / "good.txt"
+    good.write_text("\n".join(_lines(":")) + "\n")
+    ingest(workspace, good)
+    before = stats(workspace).to_json()
+    other = tmp_path / "other.txt"
+    other.write_text("new@nifty.com:pw\n")
+
+    def interrupt(path: Path, lines: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest_files(workspace, [other], on_progress=interrupt)
+    assert stats(workspace).to_json() == before
+    assert sorted(p.suffix for p in workspace.vault_dir.iterdir()) == [".cwv"]
+    with ExposureIndex.open(workspace) as index:
+        assert index.check(email="new@nifty.com").email_exposed is False
+
+
+def test_plaintext_connection_cannot_spill() -> None:
+    conn = _plaintext_connection()
+    try:
+        setting = conn.execute("SELECT current_setting('temp_directory')").fetchall()
+    finally:
+        conn.close()
+    assert setting == [("",)]

@@ -58,7 +58,8 @@ _MERGE_PASSWORDS_AT = 2_000_000
 _HEADER = "header"
 # Per DuckDB connection.  The in-memory one fails rather than spill; the index one
 # may spill hashed rows (only hashes) to its temp folder next to the database.
-_MEMORY_LIMIT = "512MB"
+_PLAINTEXT_MEMORY_LIMIT = "384MB"
+_INDEX_MEMORY_LIMIT = "256MB"
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +165,7 @@ def ingest_files(
     public_key = ws.vault_public_key()
     outcomes: list[FileOutcome] = []
     with ExposureIndex.open(ws, read_only=False) as index:
-        index.connection.execute(f"SET memory_limit = '{_MEMORY_LIMIT}'")
+        index.connection.execute(f"SET memory_limit = '{_INDEX_MEMORY_LIMIT}'")
         _clean_orphans(ws.vault_dir)
         mem = _plaintext_connection()
         try:
@@ -212,7 +213,7 @@ def _plaintext_connection() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that can never spill plaintext to a temp directory."""
     mem = duckdb.connect(":memory:")
     mem.execute("SET temp_directory = ''")
-    mem.execute(f"SET memory_limit = '{_MEMORY_LIMIT}'")
+    mem.execute(f"SET memory_limit = '{_PLAINTEXT_MEMORY_LIMIT}'")
     mem.execute("SET preserve_insertion_order = false")
     mem.execute("SET enable_external_access = false")
     return mem
@@ -296,8 +297,12 @@ class _FileIngest:
         conn.execute("BEGIN TRANSACTION")
         published = False
         try:
+            # A regular table inside the transaction (hashes only): DuckDB writes its
+            # row groups to the database file as they fill, so memory stays bounded;
+            # it is dropped before the commit and vanishes with a rollback.
             conn.execute(
-                "CREATE OR REPLACE TEMP TABLE stage (email_key BLOB, domain VARCHAR, pair_key BLOB)"
+                "CREATE TABLE ingest_stage (email_key BLOB USING COMPRESSION uncompressed, "
+                "domain VARCHAR, pair_key BLOB USING COMPRESSION uncompressed)"
             )
             for chunk in _prefetch(source.chunks()):
                 self._chunk(chunk, choice, writer)
@@ -315,8 +320,6 @@ class _FileIngest:
             else:
                 writer.abort()
             raise
-        finally:
-            conn.execute("DROP TABLE IF EXISTS temp.stage")
         return FileOutcome(self.path, "ingested", source=stats)
 
     def _require_accepted(self) -> None:
@@ -423,7 +426,7 @@ class _FileIngest:
         tally.accepted += hashed.num_rows
         conn = self.index.connection
         conn.register("hashed", hashed)
-        conn.execute("INSERT INTO stage SELECT email_key, domain, pair_key FROM hashed")
+        conn.execute("INSERT INTO ingest_stage SELECT email_key, domain, pair_key FROM hashed")
         conn.unregister("hashed")
         writer.seal(
             mem.sql(
@@ -435,8 +438,12 @@ class _FileIngest:
             "GROUP BY password"
         ).to_arrow_table()
         self._add_passwords(counts)
+        registered = {
+            str(r[0]) for r in mem.execute("SELECT view_name FROM duckdb_views()").fetchall()
+        }
         for name in ("chunk", "chunk_na", "split_in", "fix"):
-            mem.execute(f"DROP VIEW IF EXISTS {name}")
+            if name in registered:
+                mem.unregister(name)  # drops DuckDB's reference to the Arrow data
         mem.execute("DROP TABLE IF EXISTS keyed")
 
     def _non_ascii_fixes(self, parsed_sql: str, params: dict[str, Any]) -> tuple[str, str]:
@@ -508,9 +515,10 @@ class _FileIngest:
         conn.execute(
             # pair_key determines email_key (it is derived from it): group on it alone.
             "INSERT INTO exposures SELECT any_value(email_key), any_value(domain), pair_key, "
-            "?, ? FROM stage GROUP BY pair_key",
+            "?, ? FROM ingest_stage GROUP BY pair_key",
             [source_id, now],
         )
+        conn.execute("DROP TABLE ingest_stage")
         row = conn.execute(
             "SELECT count(DISTINCT email_key), count(*) FROM exposures WHERE source_id = ?",
             [source_id],
