@@ -42,7 +42,7 @@ from credwatch.apply.passwd_file import PasswdFileActuator
 from credwatch.apply.specs import parse_file_specs, parse_sql_specs
 from credwatch.apply.sql import DEFAULT_BATCH_SIZE, SqlActuator
 from credwatch.errors import InputError
-from credwatch.plan.model import Plan, gc_paused, load_plan
+from credwatch.plan.model import ACTION_ORDER, Plan, gc_paused, load_plan
 from credwatch.plan.remediate import check_actionable, open_audit_run, store_ref
 from credwatch.workspace import Workspace
 
@@ -297,8 +297,13 @@ def _apply(
 
 
 def _tidy(tally: Counter[tuple[str, str]]) -> dict[str, dict[str, int]]:
-    """``{(key, result): n}`` -> ``{key: {result: n}}`` (results in :data:`RESULTS` order)."""
+    """``{(key, result): n}`` -> ``{key: {result: n}}``.
+
+    Actions come in execution order, tenants alphabetically, results in
+    :data:`RESULTS` order.
+    """
+    rank = {action: i for i, action in enumerate(ACTION_ORDER)}
     out: dict[str, dict[str, int]] = {}
-    for key in sorted({k for k, _ in tally}):
+    for key in sorted({k for k, _ in tally}, key=lambda k: (rank.get(k, len(rank)), k)):
         out[key] = {r: tally[key, r] for r in RESULTS if tally[key, r]}
     return out
