@@ -302,7 +302,7 @@ def _tidy(tally: Counter[tuple[str, str]]) -> dict[str, dict[str, int]]:
     Actions come in execution order, tenants alphabetically, results in
     :data:`RESULTS` order.
     """
-    rank = {action: i for i, action in enumerate(ACTION_ORDER)}
+    rank: dict[str, int] = {action: i for i, action in enumerate(ACTION_ORDER)}
     out: dict[str, dict[str, int]] = {}
     for key in sorted({k for k, _ in tally}, key=lambda k: (rank.get(k, len(rank)), k)):
         out[key] = {r: tally[key, r] for r in RESULTS if tally[key, r]}
