@@ -33,7 +33,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import psutil
+import psutil  # type: ignore[import-untyped]  # via dask[distributed]; no stubs installed
 import pyarrow.compute as pc
 
 from credwatch.demo.population import Population
