@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from credwatch.cli.common import err_console, workspace
-from credwatch.serve import refresh_index_snapshot, serve
 
 
 def serve_cmd(
@@ -32,6 +31,9 @@ def serve_cmd(
 
         credwatch serve --host 127.0.0.1 --port 8000 --workers 2
     """
+    # Imported here: FastAPI and uvicorn cost half a second that other commands need not pay.
+    from credwatch.serve import refresh_index_snapshot, serve
+
     ws = workspace(ctx)
     if refresh:
         for report in refresh_index_snapshot(ws):
