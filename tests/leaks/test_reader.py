@@ -158,3 +158,18 @@ def test_truncated_gzip_raises_input_error(tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError, match="corrupt or truncated"):
         read_all(path)
+
+
+def test_zip_with_unsupported_method_is_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "a.zip"
+    path.write_bytes(_zip(TEXT))
+    data = bytearray(path.read_bytes())
+    # Patch the compression method of every header (local and central) to 99 (AES).
+    for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        start = 0
+        while (start := data.find(signature, start)) >= 0:
+            data[start + offset : start + offset + 2] = (99).to_bytes(2, "little")
+            start += 4
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError):
+        read_all(path)

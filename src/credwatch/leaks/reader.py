@@ -60,6 +60,8 @@ _STREAM_ERRORS = (
     lzma.LZMAError,
     zipfile.BadZipFile,
     zstandard.ZstdError,
+    RuntimeError,  # zipfile: an encrypted member
+    NotImplementedError,  # zipfile: an unsupported compression method
 )
 
 
