@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -55,7 +57,7 @@ from credwatch.execute.checkpoint import Checkpoint
 from credwatch.execute.interface import Executor, ProgressCallback
 from credwatch.hashes import verify_many
 from credwatch.index import ExposureIndex
-from credwatch.index.vault import read_vault_file
+from credwatch.index.vault import VAULT_SCHEMA, read_vault_file
 from credwatch.keys import Keyer
 from credwatch.normalize import Normalizer
 from credwatch.workspace import Workspace
@@ -103,7 +105,7 @@ def _load_accounts(
     )
     # One INSERT over a streaming reader: DuckDB pipelines and parallelises the keying
     # while the connector fetches; memory stays bounded by the reader's batches.
-    source = _Recording(store.iter_arrow(batch_size))
+    source = _Recording(_prefetch(store.iter_arrow(batch_size)))
     con.register("cw_store", pa.RecordBatchReader.from_batches(ACCOUNT_SCHEMA, source))
     try:
         con.execute(
@@ -221,29 +223,79 @@ def _schemes(con: duckdb.DuckDBPyConnection) -> None:
 def _leaked_passwords(
     con: duckdb.DuckDBPyConnection, vault_files: list[Path], ws: Workspace
 ) -> pa.Table:
-    """The leaked passwords of exposed accounts with a stored hash (in memory only)."""
+    """The leaked passwords of exposed accounts with a stored hash (in memory only).
+
+    One query over a streaming reader of every decrypted vault batch: DuckDB filters
+    while the next batch is decrypted.
+    """
     private_key = ws.vault_private_key()
-    parts: list[pa.Table] = []
     for path in vault_files:
         if not path.exists():
             raise InputError(
                 f"vault file {path.name} of the index is missing",
                 hint="restore the index/vault folder from the same backup as the index",
             )
-        for table in read_vault_file(path, private_key):
-            con.register("cw_vault", table)
-            parts.append(
-                con.sql(
-                    "SELECT v.email_key, v.password FROM cw_vault v "
-                    "SEMI JOIN cand c ON c.email_key = v.email_key"
-                ).to_arrow_table()
-            )
-            con.unregister("cw_vault")
-    if not parts:
-        return pa.table(
-            {"email_key": pa.array([], pa.binary()), "password": pa.array([], pa.string())}
-        )
-    return pa.concat_tables([p.cast(parts[0].schema) for p in parts])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for path in vault_files:
+            for table in read_vault_file(path, private_key):
+                yield from table.cast(VAULT_SCHEMA).to_batches()
+
+    source = _Recording(_prefetch(batches()))
+    con.register("cw_vault", pa.RecordBatchReader.from_batches(VAULT_SCHEMA, source))
+    try:
+        leaked: pa.Table = con.sql(
+            "SELECT v.email_key, v.password FROM cw_vault v "
+            "SEMI JOIN cand c ON c.email_key = v.email_key"
+        ).to_arrow_table()
+    except duckdb.Error:
+        source.reraise()
+        raise
+    finally:
+        con.unregister("cw_vault")
+    source.reraise()
+    return leaked
+
+
+def _prefetch(items: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[Any]:
+    """Produce ``items`` in a background thread, ``depth`` ahead of the consumer.
+
+    Fetching from a database driver or decrypting the vault releases the GIL, so the
+    next batch is read while DuckDB works on the current one.  Errors are re-raised in
+    the consumer.
+    """
+    done = object()
+    box: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        box.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer thread
+            box.put(exc)
+
+    worker = threading.Thread(target=produce, name="credwatch-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = box.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
 
 
 def _verify(
@@ -598,7 +650,7 @@ def run_audit(
         con.execute(
             f"COPY (SELECT id, tenant, status, mfa, email_domain, recovery_domain, scheme, "
             f"{_findings_list_sql()} AS findings, risk_score, priority, masked_email "
-            f"FROM result ORDER BY priority) "
+            f"FROM result) "
             f"TO {_sql_str(str(tmp))} (FORMAT parquet)"
         )
         tmp.replace(parquet)
