@@ -80,6 +80,7 @@ class SqlStore:
         self.config = config
         self._engine = engine
         self._checked = False
+        self._text_columns: set[str] = set()
 
     @property
     def name(self) -> str:
@@ -133,9 +134,15 @@ class SqlStore:
                     f"{self.config.safe_url}",
                     hint="check `table` (and the schema/search_path) in credwatch.toml",
                 )
-            return [str(c["name"]) for c in inspector.get_columns(table, schema=schema)]
+            columns = inspector.get_columns(table, schema=schema)
         except sa_exc.SQLAlchemyError as exc:
             raise self._unreachable(exc) from None
+        self._text_columns = {
+            str(c["name"]).lower()
+            for c in columns
+            if any(t in str(c["type"]).upper() for t in ("CHAR", "CLOB", "TEXT"))
+        }
+        return [str(c["name"]) for c in columns]
 
     def check(self) -> None:
         """Check the table and every mapped column exist (once per store object).
@@ -220,7 +227,10 @@ class SqlStore:
         parts = []
         for ours, theirs in self.config.columns.items():
             column = preparer.quote(theirs)
-            expr = column if ours in native else f"CAST({column} AS TEXT)"
+            # SQLite stores only text in TEXT-affinity columns: no cast needed there.
+            # Elsewhere ADBC would infer a type from the first rows, so make it text.
+            keep = ours in native or (dialect == "sqlite" and theirs.lower() in self._text_columns)
+            expr = column if keep else f"CAST({column} AS TEXT)"
             parts.append(f"{expr} AS {preparer.quote(ours)}")
         return f"SELECT {', '.join(parts)} FROM {source}"
 
