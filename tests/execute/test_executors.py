@@ -24,6 +24,9 @@ from credwatch.execute import (
 from credwatch.hashes import verify_many
 from tests.execute import jobs
 
+# On a loaded machine distributed warns that creating its scratch folder took > 1 s.
+pytestmark = pytest.mark.filterwarnings("ignore:Creating scratch directories:UserWarning")
+
 
 def _batches(n: int = 10, size: int = 4) -> list[Batch[list[int]]]:
     return [Batch(f"b{k:03d}", list(range(k * size, (k + 1) * size)), size) for k in range(n)]

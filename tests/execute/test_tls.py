@@ -20,7 +20,11 @@ from distributed.security import Security
 from credwatch.execute import Batch, executor_from_spec, run_batches
 from tests.execute import jobs
 
-pytestmark = pytest.mark.network
+pytestmark = [
+    pytest.mark.network,
+    # On a loaded machine distributed warns that creating its scratch folder took > 1 s.
+    pytest.mark.filterwarnings("ignore:Creating scratch directories:UserWarning"),
+]
 
 
 def _write_pki(folder: Path) -> tuple[Path, Path, Path]:
