@@ -36,8 +36,11 @@ class PythonEnvironmentReader:
         seen: set[tuple[str, str]] = set()
         components: list[Component] = []
         for dist in found:
-            name = dist.metadata["Name"] if dist.metadata is not None else None
-            version = dist.version
+            # A half-installed or broken distribution may lack either field (KeyError on
+            # Python >= 3.12): count it instead of failing the whole inventory.
+            metadata = dist.metadata
+            name = metadata.get("Name") if metadata is not None else None
+            version = metadata.get("Version") if metadata is not None else None
             if not name or not version:
                 rejected.add(source, "distribution without name or version")
                 continue
