@@ -39,8 +39,10 @@ class PythonEnvironmentReader:
             # A half-installed or broken distribution may lack either field (KeyError on
             # Python >= 3.12): count it instead of failing the whole inventory.
             metadata = dist.metadata
-            name = metadata.get("Name") if metadata is not None else None
-            version = metadata.get("Version") if metadata is not None else None
+            name = metadata["Name"] if metadata is not None and "Name" in metadata else None
+            version = (
+                metadata["Version"] if metadata is not None and "Version" in metadata else None
+            )
             if not name or not version:
                 rejected.add(source, "distribution without name or version")
                 continue
