@@ -78,20 +78,26 @@ def _stages() -> list[tuple[str, Stage]]:
     """The stages in flow order; imported here so that importing credwatch.demo stays cheap."""
     # Each package adds its stage here, in flow order: combolist + ingest, accounts,
     # audit, remediation, retention, auth logs + hunt, supply, report.
-    from credwatch.demo import accounts as accounts_stage  # noqa: PLC0415 - lazy
-    from credwatch.demo import audit as audit_stage  # noqa: PLC0415 - lazy
-    from credwatch.demo import authlogs, hunt  # noqa: PLC0415 - lazy
-    from credwatch.demo import combolist, ingest, report, supply  # noqa: PLC0415 - lazy
-    from credwatch.demo import remediate as remediation_stage  # noqa: PLC0415 - lazy
-    from credwatch.demo import retention as retention_stage  # noqa: PLC0415 - lazy
+    from credwatch.demo import (  # noqa: PLC0415 - lazy, see the docstring
+        accounts,
+        audit,
+        authlogs,
+        combolist,
+        hunt,
+        ingest,
+        remediate,
+        report,
+        retention,
+        supply,
+    )
 
     return [
         ("combolist", combolist.run),
         ("ingest", ingest.run),
-        ("accounts", accounts_stage.run),
-        ("audit", audit_stage.run),
-        ("remediation", remediation_stage.run),
-        ("retention", retention_stage.run),
+        ("accounts", accounts.run),
+        ("audit", audit.run),
+        ("remediation", remediate.run),
+        ("retention", retention.run),
         ("authlogs", authlogs.run),
         ("hunt", hunt.run),
         ("supply", supply.run),
