@@ -40,7 +40,7 @@ __all__ = ["SLOW_HASH_BUDGET", "STORE_NAME", "hash_passwords", "run"]
 
 STORE_NAME = "demo"
 #: At most this many accounts get a slow (SHA512-CRYPT / BLF-CRYPT) hash.
-SLOW_HASH_BUDGET = 4_000
+SLOW_HASH_BUDGET = 8_000
 _SCHEMES = ("SHA512-CRYPT", "BLF-CRYPT", "PLAIN-MD5", "PLAIN", "LEGACY-NTHASH")
 _SCHEME_P = (0.46, 0.34, 0.13, 0.05, 0.02)
 _STATUS_VALUES = {"active": "active", "dormant": "suspended", "cancelled": "closed"}
