@@ -97,6 +97,16 @@ def test_eml_export(workspace: Workspace, plan_path: Path, tmp_path: Path) -> No
     assert out.stat().st_mode & 0o077 == 0 and files[0].stat().st_mode & 0o077 == 0
 
 
+def test_sample_per_tenant(workspace: Workspace, plan_path: Path, tmp_path: Path) -> None:
+    full = notify_plan(workspace, plan_path, EmlDirectory(tmp_path / "all"), lang="en")
+    sample = notify_plan(
+        workspace, plan_path, EmlDirectory(tmp_path / "one"), lang="en", limit_per_tenant=1
+    )
+    tenants = {r.tenant for r in full.results}
+    assert len(sample.results) == len(tenants) < len(full.results)
+    assert {r.tenant for r in sample.results} == tenants
+
+
 class FlakyHandler:
     """Refuses flaky* once with a 451, perm* always with a 550."""
 

@@ -39,7 +39,8 @@ def demo(
         status.update(f"demo: {name}")
 
     def done(result: StageResult) -> None:
-        err_console.print(f"[green]done[/] {result.name} ({result.seconds:.1f} s)")
+        memory = f", peak {result.peak_rss_mb:,.0f} MB" if result.peak_rss_mb is not None else ""
+        err_console.print(f"[green]done[/] {result.name} ({result.seconds:.1f} s{memory})")
         if not json_output:
             for line in result.lines:
                 out_console.print(f"  {line}")
@@ -61,7 +62,12 @@ def demo(
             {
                 "out_dir": str(result.out_dir),
                 "stages": [
-                    {"name": s.name, "seconds": round(s.seconds, 3), **s.data}
+                    {
+                        "name": s.name,
+                        "seconds": round(s.seconds, 3),
+                        "peak_rss_mb": s.peak_rss_mb,
+                        **s.data,
+                    }
                     for s in result.stages
                 ],
             }

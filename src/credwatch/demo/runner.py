@@ -44,12 +44,15 @@ class StageResult:
         lines: a few human-readable summary lines (no secrets, masked addresses only).
         data: the same as JSON-ready data.
         seconds: wall time, filled in by the runner.
+        peak_rss_mb: the demo process's peak resident memory during the stage, in MB
+            (worker processes not included; ``None`` where the OS cannot say).
     """
 
     name: str
     lines: tuple[str, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    peak_rss_mb: float | None = None
 
 
 @dataclass(slots=True)
@@ -105,6 +108,29 @@ def _stages() -> list[tuple[str, Stage]]:
     ]
 
 
+_PROC_SELF = Path("/proc/self")
+
+
+def _reset_peak_rss() -> None:
+    """Reset the kernel's peak-RSS mark so each stage reports its own (Linux only)."""
+    try:
+        (_PROC_SELF / "clear_refs").write_text("5")
+    except OSError:
+        return
+
+
+def _read_peak_rss_mb() -> float | None:
+    """The peak RSS since the last reset, from ``/proc/self/status`` (Linux only)."""
+    try:
+        status = (_PROC_SELF / "status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class DemoResult:
     """Every stage's result, in order."""
@@ -147,6 +173,7 @@ def run_demo(
     for name, stage in _stages():
         if on_stage_start is not None:
             on_stage_start(name)
+        _reset_peak_rss()
         started = time.perf_counter()
         result = stage(ctx)
         done = StageResult(
@@ -154,6 +181,7 @@ def run_demo(
             lines=result.lines,
             data=result.data,
             seconds=time.perf_counter() - started,
+            peak_rss_mb=_read_peak_rss_mb(),
         )
         results.append(done)
         if on_stage_done is not None:

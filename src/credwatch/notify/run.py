@@ -148,6 +148,7 @@ def notify_plan(
     sink: MessageSink,
     *,
     lang: str = "ja",
+    limit_per_tenant: int | None = None,
 ) -> NotifyReport:
     """Render and deliver one message per account of a plan, tenant by tenant.
 
@@ -156,6 +157,8 @@ def notify_plan(
         path: the plan file (its seal is checked).
         sink: where messages go (.eml folder or SMTP).
         lang: ``ja`` or ``en``.
+        limit_per_tenant: deliver to at most this many accounts of each tenant (the
+            demo's sample); ``None`` delivers to every account of the plan.
 
     Raises:
         InputError: the plan is tampered or unreadable.
@@ -176,6 +179,8 @@ def notify_plan(
         by_tenant[account.tenant].append(account)
     results: list[MessageResult] = []
     for tenant, accounts in sorted(by_tenant.items()):
+        if limit_per_tenant is not None:
+            accounts = accounts[:limit_per_tenant]  # noqa: PLW2901 - the sample replaces the list
         name, sender, sender_name = settings.for_tenant(tenant)
         batch: list[tuple[str, Message]] = []
         for account in accounts:
