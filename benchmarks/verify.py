@@ -98,7 +98,7 @@ def _parallel(ex: Executor, rows: Rows, batch: int) -> tuple[float, float, float
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--sha512", type=int, default=1200, help="SHA512-CRYPT rows")
+    parser.add_argument("--sha512", type=int, default=4000, help="SHA512-CRYPT rows")
     parser.add_argument("--bcrypt", type=int, default=60, help="bcrypt cost-10 rows")
     parser.add_argument("--md5", type=int, default=300_000, help="PLAIN-MD5 rows (bulk path)")
     parser.add_argument("--workers", type=int, default=default_workers(), help="local workers")
