@@ -48,6 +48,7 @@ __all__ = [
     "RemediationPolicy",
     "RemediationRule",
     "check_actions",
+    "check_rule_table",
     "default_policy",
     "load_remediation_policy",
     "read_policy_toml",
@@ -153,20 +154,34 @@ def read_policy_toml(text: str, where: str) -> tuple[Mapping[str, Any], str]:
     return data, "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def _parse_rule(raw: Any, index: int, where: str) -> RemediationRule:
+def check_rule_table(
+    raw: Any, index: int, where: str, allowed: frozenset[str]
+) -> tuple[Mapping[str, Any], str, str]:
+    """Validate a ``[[rules]]`` table's shape, keys and name (any kind of policy).
+
+    Returns:
+        The table, its name, and the prefix that names the rule in later messages.
+
+    Raises:
+        ConfigError: not a table, an unknown key, or a missing name.
+    """
     here = f"{where}: rules[{index}]"
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{here} must be a table")
-    unknown = set(raw) - _RULE_KEYS
+    unknown = set(raw) - allowed
     if unknown:
         raise ConfigError(
             f"{here}: unknown keys: {', '.join(sorted(unknown))}",
-            hint=f"allowed: {', '.join(sorted(_RULE_KEYS))}",
+            hint=f"allowed: {', '.join(sorted(allowed))}",
         )
     name = raw.get("name")
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{here}: name must be a non-empty string")
-    here = f"{where}: rule {name!r}"
+    return raw, name, f"{where}: rule {name!r}"
+
+
+def _parse_rule(table: Any, index: int, where: str) -> RemediationRule:
+    raw, name, here = check_rule_table(table, index, where, _RULE_KEYS)
     findings = raw.get("findings")
     if not isinstance(findings, list) or not findings:
         raise ConfigError(f"{here}: findings must be a non-empty list")

@@ -37,7 +37,6 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -46,7 +45,7 @@ from typing import Any
 from credwatch.errors import ConfigError
 from credwatch.hashes import identify
 from credwatch.plan.model import Action
-from credwatch.plan.policy import check_actions, read_policy_toml
+from credwatch.plan.policy import check_actions, check_rule_table, read_policy_toml
 
 __all__ = [
     "RetentionPolicy",
@@ -115,20 +114,8 @@ class RetentionPolicy:
     rules: tuple[RetentionRule, ...]
 
 
-def _rule(raw: Any, index: int, where: str) -> RetentionRule:
-    here = f"{where}: rules[{index}]"
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{here} must be a table")
-    unknown = set(raw) - _KEYS
-    if unknown:
-        raise ConfigError(
-            f"{here}: unknown keys: {', '.join(sorted(unknown))}",
-            hint=f"allowed: {', '.join(sorted(_KEYS))}",
-        )
-    name = raw.get("name")
-    if not isinstance(name, str) or not name:
-        raise ConfigError(f"{here}: name must be a non-empty string")
-    here = f"{where}: rule {name!r}"
+def _rule(table: Any, index: int, where: str) -> RetentionRule:
+    raw, name, here = check_rule_table(table, index, where, _KEYS)
     status = raw.get("status")
     if status is not None and (
         not isinstance(status, list) or not status or not set(status) <= _STATUSES
