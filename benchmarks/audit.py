@@ -53,7 +53,7 @@ from credwatch.audit import run_audit
 from credwatch.demo.population import Population
 from credwatch.hashes import verify
 from credwatch.index import ExposureIndex, ingest_files
-from credwatch.index.vault import read_vault_file
+from credwatch.index.seal import read_vault_file
 from credwatch.workspace import Workspace
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"

@@ -15,7 +15,7 @@ from credwatch.errors import ConfigError, UsageError
 from credwatch.index import ExposureIndex, ingest_files
 from credwatch.index.ingest import _plaintext_connection
 from credwatch.index.passwords import ntlm
-from credwatch.index.vault import read_vault_file
+from credwatch.index.seal import read_vault_file
 from credwatch.normalize import Normalizer
 from credwatch.workspace import Workspace
 from tests.index.helpers import ingest, stats

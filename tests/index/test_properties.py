@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from credwatch.index import ExposureIndex
 from credwatch.index.passwords import ntlm, ntlm_hashes
-from credwatch.index.vault import read_vault_file
+from credwatch.index.seal import read_vault_file
 from credwatch.normalize import Normalizer
 from credwatch.workspace import Workspace
 from tests.index.helpers import ingest

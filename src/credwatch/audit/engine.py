@@ -57,7 +57,7 @@ from credwatch.execute.checkpoint import Checkpoint
 from credwatch.execute.interface import Executor, ProgressCallback
 from credwatch.hashes import verify_many
 from credwatch.index import ExposureIndex
-from credwatch.index.vault import VAULT_SCHEMA, read_vault_file
+from credwatch.index.seal import VAULT_SCHEMA, read_vault_file
 from credwatch.keys import Keyer
 from credwatch.normalize import Normalizer
 from credwatch.workspace import Workspace

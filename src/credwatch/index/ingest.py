@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 from credwatch.errors import ConfigError, InputError, UsageError
 from credwatch.index.exposure import ExposureIndex, SourceStats
 from credwatch.index.passwords import ntlm_hashes
-from credwatch.index.vault import VaultWriter
+from credwatch.index.seal import VaultWriter
 from credwatch.keys import Keyer
 from credwatch.leaks.encoding import normalize_encoding_name
 from credwatch.leaks.formats import (

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credwatch.index.vault import VaultError, VaultWriter, read_vault_file
+from credwatch.index.seal import VaultError, VaultWriter, read_vault_file
 
 
 def _table(passwords: list[str]) -> pa.Table:
