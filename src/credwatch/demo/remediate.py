@@ -61,6 +61,9 @@ def prepare_store(ctx: DemoContext, store: str) -> None:
                     "INSERT INTO sessions (user_id) SELECT id FROM mailbox WHERE state = 'active'"
                 )
             )
+            # revoke_sessions deletes by user_id: without an index every delete scans the
+            # table, which is quadratic at full size (millions of pair_valid accounts).
+            conn.execute(sa.text("CREATE INDEX sessions_user_id ON sessions (user_id)"))
     finally:
         engine.dispose()
     path = ctx.workspace.config_path
