@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import duckdb
 
@@ -56,6 +56,8 @@ from credwatch.report.model import (
 from credwatch.report.scrub import scrub
 from credwatch.results import load_result
 from credwatch.workspace import Workspace
+
+_Section = TypeVar("_Section")
 
 __all__ = [
     "CRITICAL_LIMIT",
@@ -366,6 +368,30 @@ def load_schemes(ws: Workspace, run: str | None = None) -> SchemeCensus | Missin
     )
 
 
+# -- saved results (hunt, supply) ---------------------------------------------------------
+
+
+def _load_saved(
+    ws: Workspace,
+    kind: str,
+    what: str,
+    command: str,
+    parse: Callable[[dict[str, Any]], _Section],
+) -> _Section | Missing:
+    """Read ``results/KIND.json`` and parse it; anything unusable becomes ``Missing``."""
+    inputs = f"{what} (results/{kind}.json)"
+    try:
+        envelope = load_result(ws, kind)
+    except CredwatchError as exc:
+        return Missing(inputs, command, exc.message)
+    if envelope is None:
+        return Missing(inputs, command)
+    try:
+        return parse(envelope)
+    except (_UnreadableError, TypeError, ValueError) as exc:
+        return Missing(inputs, command, f"unexpected {kind} document: {_first_line(exc)}")
+
+
 # -- hunt ------------------------------------------------------------------------------------
 
 
@@ -376,17 +402,7 @@ def load_hunt(ws: Workspace) -> HuntTimeline | Missing:
     "failures"}]``) when the hunt provides one; otherwise alerts are binned by their
     first-seen hour and the section says so.
     """
-    inputs = "a saved hunt result (results/hunt.json)"
-    try:
-        envelope = load_result(ws, "hunt")
-    except CredwatchError as exc:
-        return Missing(inputs, HUNT_COMMAND, exc.message)
-    if envelope is None:
-        return Missing(inputs, HUNT_COMMAND)
-    try:
-        return _hunt_from(envelope)
-    except (_UnreadableError, TypeError, ValueError) as exc:
-        return Missing(inputs, HUNT_COMMAND, f"unexpected hunt document: {_first_line(exc)}")
+    return _load_saved(ws, "hunt", "a saved hunt result", HUNT_COMMAND, _hunt_from)
 
 
 def _alert(raw: object) -> Alert:
@@ -535,17 +551,7 @@ def _leak_correlation(
 
 def load_blast(ws: Workspace) -> BlastRadius | Missing:
     """The latest saved supply scan: vulnerable components, graph, concentration."""
-    inputs = "a saved supply scan (results/supply.json)"
-    try:
-        envelope = load_result(ws, "supply")
-    except CredwatchError as exc:
-        return Missing(inputs, SUPPLY_COMMAND, exc.message)
-    if envelope is None:
-        return Missing(inputs, SUPPLY_COMMAND)
-    try:
-        return _blast_from(envelope)
-    except (_UnreadableError, TypeError, ValueError) as exc:
-        return Missing(inputs, SUPPLY_COMMAND, f"unexpected supply document: {_first_line(exc)}")
+    return _load_saved(ws, "supply", "a saved supply scan", SUPPLY_COMMAND, _blast_from)
 
 
 def _component(raw: object) -> VulnerableComponent:
