@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.table import Table
 
-from credwatch.accounts import open_store, run_census
-from credwatch.accounts.census import StoreCensus
 from credwatch.cli.common import emit_json, out_console, workspace
+
+if TYPE_CHECKING:  # SQLAlchemy and the connectors load only when a command runs
+    from credwatch.accounts.census import StoreCensus
 
 app = typer.Typer(
     help="Inspect the account stores configured under [stores.NAME] in credwatch.toml.",
@@ -62,6 +65,8 @@ def census(
 
         credwatch accounts census --store mail --json
     """
+    from credwatch.accounts import open_store, run_census
+
     ws = workspace(ctx)
     result = run_census(open_store(ws, store))
     if json_output:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -14,19 +13,12 @@ from rich.table import Table
 from credwatch.cli.common import emit_json, err_console, out_console, workspace
 from credwatch.errors import FindingsPresentError, UsageError
 from credwatch.results import save_result
-from credwatch.supply import (
-    Ecosystem,
-    InventoryFormat,
-    InventoryRef,
-    OsvApi,
-    ScanReport,
-    load_platform_map,
-    open_offline,
-    scan,
-)
-from credwatch.supply.census import TenantCensus
-from credwatch.supply.interface import AdvisorySource
-from credwatch.supply.osv import RATINGS
+
+if TYPE_CHECKING:  # the supply stack (SBOM and dpkg readers) loads only for `supply scan`
+    import httpx
+
+    from credwatch.supply import ScanReport
+    from credwatch.supply.interface import AdvisorySource
 
 app = typer.Typer(
     help="Supply chain: third-party components, advisories and their blast radius.",
@@ -35,6 +27,8 @@ app = typer.Typer(
 
 
 def _source(spec: str, client: httpx.Client | None, api_url: str) -> AdvisorySource:
+    from credwatch.supply import OsvApi, open_offline
+
     if spec == "osv-api":
         if client is None:  # pragma: no cover - created by the caller
             raise UsageError("osv-api needs an HTTP client")
@@ -169,6 +163,18 @@ def scan_cmd(
         credwatch supply scan --dpkg-status /var/lib/dpkg/status --distro Debian:12 \\
             --advisories Debian-all.zip
     """
+    import httpx
+
+    from credwatch.supply import (
+        Ecosystem,
+        InventoryFormat,
+        InventoryRef,
+        load_platform_map,
+        scan,
+    )
+    from credwatch.supply.census import TenantCensus
+    from credwatch.supply.osv import RATINGS
+
     try:
         ref_day = date.fromisoformat(today) if today else date.today()
     except ValueError:
