@@ -11,6 +11,21 @@ password.  Embedded, with ground truth:
 * **spraying**: a few common passwords tried over many users from a small botnet;
 * **brute force**: thousands of SMTP AUTH failures from one address.
 
+The log is one mail backend's.  Dovecot's director pins every mailbox to one backend,
+so a backend's log holds every login of its own subscribers, attacks on them included,
+and nobody else's; the platform runs one backend per
+:attr:`AuthLogSpec.backend_subscribers` subscribers and the demo writes the first
+backend's log (subscribers ``0 .. backend_subscribers``: the population is drawn
+independently per subscriber, so they are a fair sample of the whole).  The log's
+volume therefore grows with the platform up to one backend and then stays put, which
+keeps a full-size incident (14.22 M subscribers, about 230 M lines for the whole
+platform over two days) at one backend's few million lines, while the two-day window
+keeps what the hunt needs: a day of history before the campaigns (so a subscriber's
+usual addresses are known) and each campaign whole, at the platform's own ratio of
+attack to background traffic.  A shorter window would not do: with about six logins a
+day, most logins in a window of a few hours are a user's first from that address, which
+is what leaked-pair stuffing looks like.
+
 Lines are built vectorised (NumPy and Arrow), sorted by time and written as one
 syslog file (``mail.log``, RFC 3164 like Debian's).  The ground truth (campaign
 addresses, the keyed hashes of campaign users, never an address or a password) goes
@@ -153,6 +168,7 @@ class AuthLogSpec:
         spray_users_per_ip: users each spraying address tries.
         spray_passwords: common passwords sprayed.
         brute_attempts: SMTP AUTH attempts of the brute force.
+        backend_subscribers: subscribers per mail backend; the log is the first backend's.
         seed: random seed (the population's seed is mixed in).
     """
 
@@ -167,6 +183,7 @@ class AuthLogSpec:
     spray_users_per_ip: int = 120
     spray_passwords: int = 3
     brute_attempts: int = 3000
+    backend_subscribers: int = 100_000
     seed: int = 7
 
 
@@ -230,7 +247,8 @@ def write_auth_logs(
     """
     spec = spec or AuthLogSpec()
     rng = np.random.default_rng([population.seed, spec.seed])
-    subs = population.slice(0, population.n)
+    # The first backend's subscribers (all of them on a platform of one backend).
+    subs = population.slice(0, min(population.n, spec.backend_subscribers))
     n = len(subs)
     status = subs.status.to_numpy(zero_copy_only=False)
     active = np.flatnonzero(status == "active")
@@ -403,6 +421,11 @@ def write_auth_logs(
         "schema": "credwatch-demo-authlogs/1",
         "log": log_path.name,
         "lines": len(lines),
+        "backend": {
+            "subscribers": n,
+            "platform_subscribers": population.n,
+            "backends": -(-population.n // spec.backend_subscribers),
+        },
         "start": _iso(start),
         "end": _iso(start + span),
         "campaigns": {
@@ -571,13 +594,16 @@ def _render(ev: _Events, rng: np.random.Generator, population: Population) -> pa
         ts[comp_connect.to_numpy(zero_copy_only=False)],
         ts[comp_logout.to_numpy(zero_copy_only=False)] + 1,
     ]
-    all_lines = pa.concat_arrays(
-        [
-            main,
-            passdb.filter(comp_passdb),
-            smtp_connect.filter(comp_connect),
-            logout.filter(comp_logout).cast(pa.string()),
-        ]
+    # Large results of Arrow's compute functions can come back chunked.
+    parts = (
+        main,
+        passdb.filter(comp_passdb),
+        smtp_connect.filter(comp_connect),
+        logout.filter(comp_logout).cast(pa.string()),
+    )
+    all_lines = pa.chunked_array(
+        [c for p in parts for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])],
+        pa.string(),
     )
     sub_order = np.concatenate(
         [
@@ -617,8 +643,10 @@ def run(ctx: DemoContext) -> StageResult:
         "truth_path": str(out.truth_path),
         "truth": out.truth,
     }
+    backend = out.truth["backend"]
     lines = (
-        f"{out.lines:,} log lines in {out.log_path}",
+        f"{out.lines:,} log lines in {out.log_path} (backend 1 of {backend['backends']:,}: "
+        f"{backend['subscribers']:,} of {backend['platform_subscribers']:,} subscribers)",
         f"stuffing: {camp['stuffing']['attempts']:,} attempts from "
         f"{len(camp['stuffing']['ips']):,} addresses "
         f"({camp['stuffing']['successes']:,} succeed)",
@@ -633,6 +661,7 @@ def run(ctx: DemoContext) -> StageResult:
             "log": str(out.log_path),
             "truth": str(out.truth_path),
             "lines": out.lines,
+            "backend": backend,
             "campaigns": {
                 k: {"ips": len(v["ips"]), "attempts": v["attempts"], "successes": v["successes"]}
                 for k, v in camp.items()
