@@ -201,6 +201,26 @@ def flag_exposure(
     return lookup.column("exposed").take(idx)
 
 
+#: Columns with a handful of distinct values: dictionary-encoded, every detector's scan
+#: and filter on them reads small integers instead of strings.
+_LOW_CARDINALITY = ("service", "protocol", "outcome", "reason")
+
+
+def _compact(events: pa.Table) -> pa.Table:
+    """``events`` ready for the detectors: low-cardinality string columns
+    dictionary-encoded, and ``user_id``/``ip_id`` (dense integer codes of ``user`` and
+    ``src_ip``, NULL where they are) added for joins on integers."""
+    for name in _LOW_CARDINALITY:
+        i = events.schema.get_field_index(name)
+        if i >= 0 and pa.types.is_string(events.schema.field(i).type):
+            events = events.set_column(i, name, pc.dictionary_encode(events.column(name)))
+    for name, code in (("user", "user_id"), ("src_ip", "ip_id")):
+        if events.schema.get_field_index(code) < 0:
+            encoded = pc.dictionary_encode(events.column(name).combine_chunks())
+            events = events.append_column(code, encoded.indices)
+    return events
+
+
 def hunt_events(
     events: pa.Table,
     detectors: Sequence[Detector],
@@ -210,7 +230,7 @@ def hunt_events(
     """Run detectors over an events table (``EVENT_SCHEMA`` plus ``exposed``)."""
     con = con or duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    con.register("events", events)
+    con.register("events", _compact(events))
     try:
         alerts = AnyOf("all", detectors).detect_batch(con, "events")
     finally:
@@ -280,8 +300,9 @@ def hunt_files(
         workspace.keyer().pepper if workspace is not None and leak else b"credwatch-batch"
     )
     detectors = build_detectors(cfg, tokenizer, leak=leak)
-    alerts = hunt_events(events, detectors, con=con)
-    con.register("tl_events", events)
+    compact = _compact(events)
+    alerts = hunt_events(compact, detectors, con=con)
+    con.register("tl_events", compact)
     timeline = tuple(
         (start.isoformat(), int(attempts), int(failures or 0))
         for start, attempts, failures in con.sql(

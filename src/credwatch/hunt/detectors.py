@@ -133,6 +133,12 @@ class _KeyedWindow:
             return f"wcount >= {int(self.threshold)}"
         return f"wdistinct >= {int(self.threshold)}"
 
+    def _possible_sql(self) -> str:
+        """Over a key's whole input: a necessary condition for firing in some window."""
+        if self.spec.member_col is None:
+            return f"sum(attempts) >= {int(self.threshold)}"
+        return f"count(DISTINCT mem) >= {int(self.threshold)}"
+
     def _metric_sql(self) -> str:
         return "wcount" if self.spec.member_col is None else "wdistinct"
 
@@ -143,12 +149,16 @@ class _KeyedWindow:
         # Distinct counts over sliding frames are the costly part: only where the rule uses them.
         distinct = "count(DISTINCT mem) OVER win" if self.spec.member_col else "0"
         ips = "count(DISTINCT src_ip) OVER win" if self._needs_ips else "0"
+        # Keys whose whole input cannot reach the threshold never fire in any window:
+        # dropping them first leaves the costly sliding frames a few partitions.
         sql = f"""
-            WITH e AS (
+            WITH e0 AS (
                 SELECT ts, {key} AS k, {member} AS mem, "user", src_ip, {_WEIGHT_SQL} AS attempts
                 FROM {events}
                 WHERE outcome = 'failure' AND {key} IS NOT NULL
             ),
+            keep AS (SELECT k FROM e0 GROUP BY k HAVING {self._possible_sql()}),
+            e AS (SELECT * FROM e0 SEMI JOIN keep USING (k)),
             w AS (
                 SELECT *, sum(attempts) OVER win AS wcount,
                        {distinct} AS wdistinct,
@@ -307,6 +317,12 @@ class FailuresPerSubnet(_KeyedWindow):
     def _fired_sql(self) -> str:
         return f"wcount >= {int(self.threshold)} AND wips >= {int(self.min_ips)}"
 
+    def _possible_sql(self) -> str:
+        return (
+            f"sum(attempts) >= {int(self.threshold)} AND count(DISTINCT src_ip) >= "
+            f"{int(self.min_ips)}"
+        )
+
     def _member_of(self, event: AuthEvent) -> str:
         return event.src_ip or ""
 
@@ -371,8 +387,15 @@ class SuccessAfterFailures:
 
     def detect_batch(self, con: duckdb.DuckDBPyConnection, events: str) -> list[Alert]:
         """Run the rule over the events table ``events``."""
+        # Only users with a success and enough failures in the whole input can fire:
+        # the sliding frame then runs over their events alone.
         sql = f"""
-            WITH w AS (
+            WITH cand AS (
+                SELECT "user" FROM {events} WHERE "user" IS NOT NULL GROUP BY "user"
+                HAVING bool_or(outcome = 'success') AND coalesce(sum({_WEIGHT_SQL}) FILTER
+                    (WHERE outcome = 'failure'), 0) >= {int(self.threshold)}
+            ),
+            w AS (
                 SELECT ts, "user", src_ip, outcome, {_WEIGHT_SQL} AS attempts,
                        coalesce(sum(CASE WHEN outcome = 'failure'
                                          THEN {_WEIGHT_SQL} ELSE 0 END) OVER (
@@ -380,7 +403,7 @@ class SuccessAfterFailures:
                            RANGE BETWEEN INTERVAL {int(self.window)} SECOND PRECEDING AND
                                CURRENT ROW), 0)
                        AS fails
-                FROM {events} WHERE "user" IS NOT NULL
+                FROM {events} SEMI JOIN cand USING ("user")
             ),
             hit AS (SELECT * FROM w WHERE outcome = 'success' AND fails >= {int(self.threshold)}),
             -- Did the address that got in fail for the user in the window? (hits are few)

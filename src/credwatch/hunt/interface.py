@@ -52,7 +52,9 @@ Severity = Literal["low", "medium", "high", "critical"]
 #: ``ts TIMESTAMP`` (UTC), ``service``, ``protocol``, ``user`` (as logged, may be NULL),
 #: ``src_ip`` (may be NULL), ``outcome`` ('success'|'failure'), ``reason``,
 #: ``attempts INTEGER`` (Dovecot's "N attempts"), ``subnet`` (/24 or /64),
-#: ``exposed BOOLEAN`` (NULL when not checked), ``file_id``, ``line_no``.
+#: ``exposed BOOLEAN`` (NULL when not checked), ``file_id``, ``line_no``, and
+#: ``user_id``/``ip_id`` (dense integer codes of ``user``/``src_ip`` for joins, NULL where
+#: those are; :func:`credwatch.hunt.hunt_events` adds them).
 EVENT_COLUMNS = (
     "ts",
     "service",
@@ -66,6 +68,8 @@ EVENT_COLUMNS = (
     "exposed",
     "file_id",
     "line_no",
+    "user_id",
+    "ip_id",
 )
 
 

@@ -209,42 +209,44 @@ class LeakStuffing:
         """Run the rule over the events table ``events`` (needs its ``exposed`` column)."""
         p = self.p
         # Joins on first-success times instead of window frames: "warm" means the pair
-        # succeeded earlier in the input (online: within ``history``).
-        con.execute(
+        # succeeded earlier in the input (online: within ``history``).  The joins run on
+        # the integer codes of users and addresses; the result comes back as Arrow
+        # (cheaper than a DuckDB table) and both later queries read it.
+        joined = con.sql(  # noqa: F841 - DuckDB scans it
             f"""
-            CREATE OR REPLACE TEMP TABLE _leak AS
             WITH e AS (
-                SELECT ts, "user", src_ip, outcome, exposed, {_bucket_sql(p.bucket)} AS b
+                SELECT ts, user_id, ip_id, "user", src_ip, outcome, exposed,
+                       {_bucket_sql(p.bucket)} AS b
                 FROM {events}
-                WHERE "user" IS NOT NULL AND src_ip IS NOT NULL AND exposed IS NOT NULL
+                WHERE user_id IS NOT NULL AND ip_id IS NOT NULL AND exposed IS NOT NULL
             ),
-            pair_ok AS (SELECT "user", src_ip, min(ts) AS t FROM e WHERE outcome = 'success'
+            pair_ok AS (SELECT user_id, ip_id, min(ts) AS t FROM e WHERE outcome = 'success'
                 GROUP BY ALL),
-            user_ok AS (SELECT "user", min(t) AS t FROM pair_ok GROUP BY ALL),
-            shared AS (SELECT src_ip FROM pair_ok GROUP BY src_ip HAVING count(*) >=
+            user_ok AS (SELECT user_id, min(t) AS t FROM pair_ok GROUP BY ALL),
+            shared AS (SELECT ip_id FROM pair_ok GROUP BY ip_id HAVING count(*) >=
                 {int(p.shared_ip_users)}),
             j AS (
                 SELECT e.*, coalesce(pair_ok.t < e.ts, false) AS warm,
                        coalesce(user_ok.t < e.ts, false) AS user_known,
-                       shared.src_ip IS NOT NULL AS is_shared
+                       shared.ip_id IS NOT NULL AS is_shared
                 FROM e
-                LEFT JOIN pair_ok ON pair_ok."user" = e."user" AND pair_ok.src_ip = e.src_ip
-                LEFT JOIN user_ok ON user_ok."user" = e."user"
-                LEFT JOIN shared ON shared.src_ip = e.src_ip
+                LEFT JOIN pair_ok ON pair_ok.user_id = e.user_id AND pair_ok.ip_id = e.ip_id
+                LEFT JOIN user_ok ON user_ok.user_id = e.user_id
+                LEFT JOIN shared ON shared.ip_id = e.ip_id
             )
-            SELECT *, NOT warm AS cold,
+            SELECT b, ts, "user", src_ip, outcome = 'success' AS ok, exposed, NOT warm AS cold,
                    NOT warm AND exposed AND (outcome = 'failure' OR user_known) AND NOT
                        is_shared AS qualifying
             FROM j
             """
-        )
+        ).to_arrow_table()
         buckets = con.sql(
             """
             SELECT b, count(*) FILTER (WHERE cold) AS cold,
                    count(*) FILTER (WHERE cold AND exposed) AS cold_exposed,
-                   count(*) FILTER (WHERE outcome = 'success') AS succ,
-                   count(*) FILTER (WHERE outcome = 'success' AND exposed) AS succ_exposed
-            FROM _leak GROUP BY b ORDER BY b
+                   count(*) FILTER (WHERE ok) AS succ,
+                   count(*) FILTER (WHERE ok AND exposed) AS succ_exposed
+            FROM joined GROUP BY b ORDER BY b
             """
         ).fetchall()
         flagged: list[datetime] = []
@@ -264,25 +266,20 @@ class LeakStuffing:
             succ += int(s)
             succ_exposed += int(se)
         if not flagged:
-            con.execute("DROP TABLE _leak")
             return []
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _leak_b AS SELECT unnest(?::TIMESTAMP[]) AS b", [flagged]
-        )
         rows = con.sql(
             f"""
             SELECT src_ip, min(ts), max(ts), count(*), count(DISTINCT "user"),
-                   count(*) FILTER (WHERE outcome = 'success'),
+                   count(*) FILTER (WHERE ok),
                    (list(DISTINCT "user"))[1:{SAMPLE * 4}]
-            FROM _leak JOIN _leak_b USING (b)
-            WHERE cold
+            FROM joined
+            WHERE cold AND b IN (SELECT unnest($flagged::TIMESTAMP[]))
             GROUP BY src_ip
             HAVING bool_or(qualifying) AND NOT bool_or(NOT exposed)
             ORDER BY src_ip
-            """
+            """,
+            params={"flagged": flagged},
         ).fetchall()
-        con.execute("DROP TABLE _leak")
-        con.execute("DROP TABLE _leak_b")
         alerts = [
             self._ip_alert(ip, first, last, int(n), int(users), int(succ_n), sample)
             for ip, first, last, n, users, succ_n, sample in rows
