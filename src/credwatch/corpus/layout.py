@@ -24,6 +24,8 @@ import binascii
 import hashlib
 import mmap
 import os
+import sys
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -219,6 +221,15 @@ class LayerWriter:
             self._text.close()
 
 
+def _native_u64(raw: bytes) -> array[int]:
+    """Little-endian uint64 bytes as an array of native ints (cheap to index)."""
+    values = array("Q")
+    values.frombytes(raw)
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values
+
+
 def _write_synced(path: Path, data: bytes) -> None:
     with path.open("wb") as out:
         out.write(data)
@@ -259,6 +270,11 @@ class Layer:
         self._check_buckets(where)
         self.text: npt.NDArray[np.uint8] | None = None
         self.text_offsets: npt.NDArray[np.uint64] | None = None
+        # The hot path (one range body per request) indexes plain buffers: a NumPy
+        # scalar conversion and a NumPy slice cost more than copying the body.
+        self._bounds = _native_u64(raw)
+        self._text_view: memoryview | None = None
+        self._text_bounds: array[int] | None = None
         if info.text_bytes is not None:
             self._open_text(folder, info, where)
 
@@ -282,6 +298,8 @@ class Layer:
             raise CorruptCorpusError(f"corpus {where}: text and records disagree")
         self.text = self._map(folder / f"{self.name}.text", int(info.text_bytes or 0), where)
         self.text_offsets = offsets
+        self._text_view = self.text.data
+        self._text_bounds = _native_u64(raw)
 
     @staticmethod
     def _map(path: Path, size: int, where: str) -> npt.NDArray[np.uint8]:
@@ -313,13 +331,17 @@ class Layer:
         if not (np.array_equal(firsts, filled) and np.array_equal(lasts, filled)):
             raise CorruptCorpusError(f"corpus {where}: records are not where the offsets say")
 
+    def rows(self, bucket: int) -> int:
+        """The number of records of one 5-hex prefix."""
+        return self._bounds[bucket + 1] - self._bounds[bucket]
+
     def body(self, bucket: int) -> bytes | None:
         """The pre-rendered range body of a prefix, or ``None`` without a text layer."""
-        if self.text is None or self.text_offsets is None:
+        if self._text_view is None or self._text_bounds is None:
             return None
-        start = int(self.text_offsets[bucket])
-        end = int(self.text_offsets[bucket + 1])
-        return self.text[start : end - 2].tobytes() if end > start else b""
+        start = self._text_bounds[bucket]
+        end = self._text_bounds[bucket + 1]
+        return self._text_view[start : end - 2].tobytes() if end > start else b""
 
     def slice(self, bucket: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint32]]:
         """The records of one 5-hex prefix: ``(n, width)`` hashes and ``n`` counts."""

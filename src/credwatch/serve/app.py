@@ -46,6 +46,7 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 16 * 1024
 MAX_PASSWORD_CHARS = 1024
 MAX_EMAIL_CHARS = 320
+_GET_HEAD = frozenset(("GET", "HEAD"))
 
 _CHECK_SCHEMA: dict[str, Any] = {
     "requestBody": {
@@ -411,7 +412,9 @@ class HeaderLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass requests with reasonable headers on; answer 431 to the others."""
         if scope["type"] == "http":
-            size = sum(len(k) + len(v) for k, v in scope.get("headers", ()))
+            size = 0
+            for name, value in scope["headers"]:
+                size += len(name) + len(value)
             if size > MAX_HEADER_BYTES:
                 body = b"Request header fields too large"
                 await send(
@@ -444,32 +447,37 @@ class RangeFastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve range requests; pass everything else to the application."""
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not path.startswith("/range/") or scope.get("method") not in ("GET", "HEAD"):
+        if (
+            scope["type"] != "http"
+            or not scope["path"].startswith("/range/")
+            or scope["method"] not in _GET_HEAD
+        ):
+            await self.app(scope, receive, send)
+            return
+        prefix = scope["path"][7:]
+        if "/" in prefix:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         mode = None
-        query = scope.get("query_string", b"")
+        query = scope["query_string"]
         if query:
             for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
                 if key == "mode":
                     mode = value
         padding = if_none_match = None
-        for name, value in scope.get("headers", ()):
+        for name, value in scope["headers"]:
             if name == b"add-padding":
                 padding = value.decode("latin-1")
             elif name == b"if-none-match":
                 if_none_match = value.decode("latin-1")
-        prefix = path[len("/range/") :]
-        if "/" in prefix:
-            await self.app(scope, receive, send)
-            return
-        answer = self.deps.ranges.respond(
-            self.deps.provider.get(), prefix, mode, padding, if_none_match
-        )
-        self.deps.metrics.observe("range", answer.status, started)
-        headers = [*answer.headers, (b"content-length", str(len(answer.body)).encode())]
+        deps = self.deps
+        answer = deps.ranges.respond(deps.provider.get(), prefix, mode, padding, if_none_match)
+        deps.metrics.observe("range", answer.status, started)
+        body = answer.body
+        headers = answer.headers
+        headers.append((b"content-length", b"%d" % len(body)))
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-        body = b"" if scope.get("method") == "HEAD" else answer.body
+        if scope["method"] == "HEAD":
+            body = b""
         await send({"type": "http.response.body", "body": body})

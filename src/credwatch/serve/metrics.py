@@ -4,12 +4,20 @@ With more than one worker the runner sets ``PROMETHEUS_MULTIPROC_DIR`` and every
 writes its samples there; ``/metrics`` then aggregates all workers
 (``prometheus_client.multiprocess``).  Labels are endpoint templates and status codes,
 never a prefix, address or password.
+
+Recording a request is on the hot path (a range answer costs about as much as three
+multiprocess metric updates), so :meth:`Metrics.observe` only adds to per-worker tallies
+and the event loop folds them into the Prometheus values right after the current batch
+of ready callbacks (one flush for every request answered in that loop iteration, before
+the worker waits for more); rendering flushes first.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
+from bisect import bisect_left
 from typing import Any
 
 from prometheus_client import (
@@ -68,6 +76,9 @@ class Metrics:
             multiprocess_mode="livemax",
         )
         self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
+        # (endpoint, status) -> [requests, seconds, one tally per bucket and +Inf].
+        self._pending: dict[tuple[str, int], list[float]] = {}
+        self._flush_scheduled = False
         self.policy_decisions = Counter(
             "credwatch_policy_decisions",
             "Dovecot policy answers by result (allow, delay, reject).",
@@ -76,19 +87,47 @@ class Metrics:
         )
 
     def observe(self, endpoint: str, status: int, started: float) -> None:
-        """Count one request and its latency."""
-        children = self._children.get((endpoint, status))
-        if children is None:
-            children = (
-                self.requests.labels(endpoint, str(status)),
-                self.latency.labels(endpoint),
-            )
-            self._children[(endpoint, status)] = children
-        children[0].inc()
-        children[1].observe(time.perf_counter() - started)
+        """Count one request and its latency (folded into the metrics within the loop turn)."""
+        elapsed = time.perf_counter() - started
+        tally = self._pending.get((endpoint, status))
+        if tally is None:
+            tally = self._pending[(endpoint, status)] = [0.0] * (len(_BUCKETS) + 3)
+        tally[0] += 1
+        tally[1] += elapsed
+        tally[2 + bisect_left(_BUCKETS, elapsed)] += 1
+        if not self._flush_scheduled:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.flush()
+                return
+            self._flush_scheduled = True
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Add the tallies recorded since the last flush to the Prometheus values."""
+        self._flush_scheduled = False
+        pending, self._pending = self._pending, {}
+        for key, tally in pending.items():
+            children = self._children.get(key)
+            if children is None:
+                endpoint, status = key
+                children = (
+                    self.requests.labels(endpoint, str(status)),
+                    self.latency.labels(endpoint),
+                )
+                self._children[key] = children
+            counter, histogram = children
+            counter.inc(tally[0])
+            # Histogram.observe takes one sample; its per-bucket values take a batch.
+            histogram._sum.inc(tally[1])
+            for bucket, count in enumerate(tally[2:]):
+                if count:
+                    histogram._buckets[bucket].inc(count)
 
     def render(self, corpus: Corpus | None, refused: int, now: float) -> bytes:
         """Update the corpus gauges and render the exposition text (all workers)."""
+        self.flush()
         for mode in ("sha1", "ntlm"):
             layer = corpus.layer(mode) if corpus is not None else None
             self.corpus_records.labels(mode).set(layer.records if layer else 0)

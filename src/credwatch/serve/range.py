@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -26,16 +27,19 @@ from email.utils import format_datetime
 
 import numpy as np
 
-from credwatch.corpus.layout import WIDTH, render_range
+from credwatch.corpus.layout import WIDTH, Layer, render_range
 from credwatch.corpus.store import Corpus
 
 __all__ = ["RangeAnswer", "RangeBody", "RangeService", "parse_prefix"]
 
-_HEX = frozenset("0123456789abcdefABCDEF")
+# A str pattern's ranges are code-point ranges: only ASCII hex digits match.
+_PREFIX = re.compile("[0-9A-Fa-f]{5}")
 PAD_EXTRA_MIN = 10
 PAD_EXTRA_SPAN = 200
 RANGE_CACHE_CONTROL = "public, max-age=2678400"
 _TEXT = (b"content-type", b"text/plain")
+_CACHEABLE = (b"cache-control", RANGE_CACHE_CONTROL.encode())
+_NO_STORE = (b"cache-control", b"no-store")
 
 
 def parse_prefix(text: str) -> int | None:
@@ -44,7 +48,7 @@ def parse_prefix(text: str) -> int | None:
     Only ASCII ``0-9A-Fa-f`` count: fullwidth digits, other scripts' digits and
     look-alike letters are refused (``int(..., 16)`` alone would accept some of them).
     """
-    if len(text) != 5 or not all(c in _HEX for c in text):
+    if _PREFIX.fullmatch(text) is None:
         return None
     return int(text, 16)
 
@@ -75,12 +79,32 @@ class RangeAnswer:
     body: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class _Served:
+    """One layer of one generation as served: what every answer from it shares."""
+
+    layer: Layer
+    etag_prefix: str
+    last_modified: str
+    last_modified_header: tuple[bytes, bytes]
+
+    def etag(self, bucket: int) -> str:
+        return f'{self.etag_prefix}{bucket:05X}"'
+
+
 def _text(status: int, message: str) -> RangeAnswer:
     return RangeAnswer(status, [_TEXT], message.encode())
 
 
+def _matches(etag: str, if_none_match: str) -> bool:
+    return etag in {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+
+
 class RangeService:
     """Renders range responses from a corpus, with a byte-bounded LRU cache.
+
+    Layers with pre-rendered text (every layer an import writes) are answered with a
+    copy of the mapped body; the cache only serves layers without text.
 
     Args:
         cache_bytes: cache budget in bytes (0 disables caching).
@@ -91,30 +115,52 @@ class RangeService:
         self._cache: OrderedDict[tuple[str, str, int], RangeBody] = OrderedDict()
         self._cache_bytes = cache_bytes
         self._used = 0
+        self._served: dict[tuple[str, str], _Served | None] = {}
         self.padding_rows = padding_rows
+
+    def _serve(self, corpus: Corpus, mode: str) -> _Served | None:
+        """The served form of a corpus layer, built once per generation and mode."""
+        key = (corpus.name, mode)
+        try:
+            return self._served[key]
+        except KeyError:
+            pass
+        if any(name != corpus.name for name, _ in self._served):
+            self._served.clear()  # a new generation: forget the old one's
+        layer = corpus.layer(mode)
+        served = None
+        if layer is not None:
+            last_modified = format_datetime(corpus.created_at, usegmt=True)
+            served = _Served(
+                layer=layer,
+                etag_prefix=f'"{corpus.name}-{mode}-',
+                last_modified=last_modified,
+                last_modified_header=(b"last-modified", last_modified.encode()),
+            )
+        self._served[key] = served
+        return served
 
     def body(self, corpus: Corpus, mode: str, bucket: int) -> RangeBody | None:
         """The body of one prefix, or ``None`` when the corpus has no layer for ``mode``."""
-        key = (corpus.name, mode, bucket)
+        served = self._serve(corpus, mode)
+        if served is None:
+            return None
+        return self._body(served, corpus.name, mode, bucket)
+
+    def _body(self, served: _Served, name: str, mode: str, bucket: int) -> RangeBody:
+        layer = served.layer
+        etag = served.etag(bucket)
+        text = layer.body(bucket)
+        if text is not None:
+            # Pre-rendered at import: a slice of the mapped text, nothing to cache.
+            return RangeBody(text, layer.rows(bucket), etag, served.last_modified)
+        key = (name, mode, bucket)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
-        layer = corpus.layer(mode)
-        if layer is None:
-            return None
-        etag = f'"{corpus.name}-{mode}-{bucket:05X}"'
-        last_modified = format_datetime(corpus.created_at, usegmt=True)
-        text = layer.body(bucket)
-        rows = int(layer.offsets[bucket + 1] - layer.offsets[bucket])
-        if text is not None:
-            # Pre-rendered at import: a slice of the mapped text, nothing to cache.
-            return RangeBody(body=text, rows=rows, etag=etag, last_modified=last_modified)
         rendered = RangeBody(
-            body=render_range(*layer.slice(bucket)),
-            rows=rows,
-            etag=etag,
-            last_modified=last_modified,
+            render_range(*layer.slice(bucket)), layer.rows(bucket), etag, served.last_modified
         )
         if self._cache_bytes > 0:
             self._cache[key] = rendered
@@ -153,23 +199,22 @@ class RangeService:
             if len(prefix) != 5:
                 return _text(400, "The hash prefix was not in a valid format")
             return _text(400, "The hash prefix was not valid hexadecimal")
-        mode = "sha1" if mode is None else mode
-        if mode not in WIDTH:
+        if mode is None:
+            mode = "sha1"
+        elif mode not in WIDTH:
             return _text(400, "The mode must be sha1 or ntlm")
-        rendered = self.body(corpus, mode, bucket) if corpus is not None else None
-        if rendered is None:
+        served = self._serve(corpus, mode) if corpus is not None else None
+        if served is None or corpus is None:
             return _text(503, "The breached-password corpus is not available")
-        last_modified = (b"last-modified", rendered.last_modified.encode())
         if add_padding is not None and add_padding.strip().lower() == "true":
-            headers = [_TEXT, (b"cache-control", b"no-store"), last_modified]
+            rendered = self._body(served, corpus.name, mode, bucket)
+            headers = [_TEXT, _NO_STORE, served.last_modified_header]
             return RangeAnswer(200, headers, self.padded(rendered, mode))
-        validators = [
-            (b"etag", rendered.etag.encode()),
-            last_modified,
-            (b"cache-control", RANGE_CACHE_CONTROL.encode()),
-        ]
-        if if_none_match is not None and rendered.etag in {
-            tag.strip().removeprefix("W/") for tag in if_none_match.split(",")
-        }:
+        etag = served.etag(bucket)
+        validators = [(b"etag", etag.encode()), served.last_modified_header, _CACHEABLE]
+        if if_none_match is not None and _matches(etag, if_none_match):
             return RangeAnswer(304, validators, b"")
-        return RangeAnswer(200, [_TEXT, *validators], rendered.body)
+        body = served.layer.body(bucket)
+        if body is None:
+            body = self._body(served, corpus.name, mode, bucket).body
+        return RangeAnswer(200, [_TEXT, *validators], body)
