@@ -206,8 +206,8 @@ class Plan:
     accounts: tuple[AccountPlan, ...]
     digest: str = ""
 
-    def body(self) -> dict[str, Any]:
-        """The JSON document without ``digest``."""
+    def header(self) -> dict[str, Any]:
+        """The JSON document without ``digest`` and ``accounts``."""
         return {
             "schema_version": PLAN_SCHEMA_VERSION,
             "kind": self.kind,
@@ -226,13 +226,26 @@ class Plan:
             },
             "id_form": self.id_form,
             "rules": {k: dict(v) for k, v in self.rules.items()},
-            "accounts": [a.to_json() for a in self.accounts],
         }
 
+    def body(self) -> dict[str, Any]:
+        """The JSON document without ``digest``."""
+        return {**self.header(), "accounts": [a.to_json() for a in self.accounts]}
+
     def sealed(self, body: dict[str, Any] | None = None) -> Plan:
-        """This plan with its ``digest`` computed (over ``body`` when already built)."""
-        body = body if body is not None else self.body()
-        digest = "sha256:" + hashlib.sha256(canonical_json(body)).hexdigest()
+        """This plan with its ``digest`` computed (over ``body`` when already built).
+
+        Without ``body`` the digest is computed account by account, never holding the
+        whole JSON document (a full-size plan has millions of accounts).
+        """
+        if body is not None:
+            digest = "sha256:" + hashlib.sha256(canonical_json(body)).hexdigest()
+        else:
+            sha = _DigestStream()
+            with gc_paused():
+                for account in self.accounts:
+                    sha.account(account.to_json())
+            digest = sha.finish(self.header())
         return Plan(
             kind=self.kind,
             created_at=self.created_at,
@@ -264,23 +277,22 @@ def write_plan(plan: Plan, path: Path) -> Plan:
     Raises:
         InputError: when the file cannot be written.
     """
-    with gc_paused():
-        document = plan.body()
-    sealed = plan.sealed(document)
-    accounts = document.pop("accounts")
+    sealed = plan.sealed()
+    document = plan.header()
     document["digest"] = sealed.digest
     # Readable and fast: the header indented, then one account per line (the C encoder
     # does each line; a fully indented dump of a million accounts takes minutes).
     header = json.dumps(document, ensure_ascii=False, indent=1)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    accounts = plan.accounts
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh, gc_paused():
             fh.write(header[:-2] + ',\n "accounts": [\n')
             for start in range(0, len(accounts), 10_000):
                 part = accounts[start : start + 10_000]
                 end = ",\n" if start + 10_000 < len(accounts) else "\n"
-                fh.write(",\n".join("  " + orjson.dumps(a).decode() for a in part) + end)
+                fh.write(",\n".join("  " + orjson.dumps(a.to_json()).decode() for a in part) + end)
             fh.write(" ]\n}\n")
             fh.flush()
             os.fsync(fh.fileno())
@@ -302,7 +314,122 @@ def load_plan(path: Path) -> Plan:
         return _load_plan(path)
 
 
+class _DigestStream:
+    """The plan digest (SHA-256 of the canonical document) fed one account at a time.
+
+    In canonical form (sorted keys) ``accounts`` comes first, so the document's bytes
+    are ``{"accounts":[`` + the accounts joined by commas + ``],`` + the rest.
+    """
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256(b'{"accounts":[')
+        self._first = True
+
+    def account(self, entry: Any) -> None:
+        if not self._first:
+            self._sha.update(b",")
+        self._sha.update(canonical_json(entry))
+        self._first = False
+
+    def finish(self, header: Mapping[str, Any]) -> str:
+        if any(key <= "accounts" for key in header):
+            raise ValueError("plan header keys must sort after 'accounts'")
+        rest = canonical_json(header)
+        self._sha.update(b"]" + (b"," + rest[1:] if header else b"}"))
+        return "sha256:" + self._sha.hexdigest()
+
+
+_ACCOUNTS_LINE = b' "accounts": [\n'
+
+
+def _load_streaming(path: Path) -> Plan | None:
+    """Read a plan in :func:`write_plan`'s layout one account line at a time.
+
+    Memory holds the parsed accounts, never the whole JSON document.  Returns ``None``
+    when the file is not in that layout (the caller then reads it whole).
+    """
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"cannot read the plan {path}: {exc.strerror}") from None
+    with fh:
+        head: list[bytes] = []
+        for line in fh:
+            if line == _ACCOUNTS_LINE:
+                break
+            head.append(line)
+        else:
+            return None
+        text = b"".join(head).rstrip()
+        if not text.endswith(b","):
+            return None
+        try:
+            document = orjson.loads(text[:-1] + b"\n}")
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(document, dict) or "accounts" in document:
+            return None
+        _check_version(path, document)
+        claimed = document.pop("digest", None)
+        sha = _DigestStream()
+        reader = _AccountReader()
+        accounts: list[AccountPlan] = []
+        closed = False
+        for line in fh:
+            if line == b" ]\n":
+                closed = True
+                break
+            try:
+                entry = orjson.loads(line.rstrip(b",\n"))
+                sha.account(entry)
+                accounts.append(reader.account(entry))
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                return None
+        if not closed or fh.read().strip() != b"}":
+            return None
+    try:
+        actual = sha.finish(document)
+    except (TypeError, ValueError):
+        return None
+    _check_digest(path, claimed, actual)
+    try:
+        plan = _from_json({**document, "accounts": []})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{path}: malformed plan ({exc})") from None
+    return Plan(
+        kind=plan.kind,
+        created_at=plan.created_at,
+        store=plan.store,
+        inputs=plan.inputs,
+        id_form=plan.id_form,
+        rules=plan.rules,
+        accounts=tuple(accounts),
+        digest=actual,
+    )
+
+
+def _check_version(path: Path, document: Mapping[str, Any]) -> None:
+    version = str(document.get("schema_version", ""))
+    if version.partition(".")[0] != PLAN_SCHEMA_VERSION.partition(".")[0]:
+        raise InputError(
+            f"{path}: plan schema version {version or 'missing'} is not supported",
+            hint=f"this credwatch reads plan schema {PLAN_SCHEMA_VERSION}; re-run `credwatch plan`",
+        )
+
+
+def _check_digest(path: Path, claimed: object, actual: str) -> None:
+    if claimed != actual:
+        raise InputError(
+            f"{path}: the plan's digest does not match its content; it was edited after "
+            "`credwatch plan` wrote it",
+            hint="plans cannot be edited by hand: change the policy and run `credwatch plan` again",
+        )
+
+
 def _load_plan(path: Path) -> Plan:
+    streamed = _load_streaming(path)
+    if streamed is not None:
+        return streamed
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -313,20 +440,10 @@ def _load_plan(path: Path) -> Plan:
         raise InputError(f"{path}: not a JSON plan (line {exc.lineno})") from None
     if not isinstance(document, dict):
         raise InputError(f"{path}: not a plan (expected a JSON object)")
-    version = str(document.get("schema_version", ""))
-    if version.partition(".")[0] != PLAN_SCHEMA_VERSION.partition(".")[0]:
-        raise InputError(
-            f"{path}: plan schema version {version or 'missing'} is not supported",
-            hint=f"this credwatch reads plan schema {PLAN_SCHEMA_VERSION}; re-run `credwatch plan`",
-        )
+    _check_version(path, document)
     claimed = document.pop("digest", None)
     actual = "sha256:" + hashlib.sha256(canonical_json(document)).hexdigest()
-    if claimed != actual:
-        raise InputError(
-            f"{path}: the plan's digest does not match its content; it was edited after "
-            "`credwatch plan` wrote it",
-            hint="plans cannot be edited by hand: change the policy and run `credwatch plan` again",
-        )
+    _check_digest(path, claimed, actual)
     try:
         plan = _from_json(document)
     except (KeyError, TypeError, ValueError) as exc:
@@ -352,35 +469,8 @@ def _from_json(doc: Mapping[str, Any]) -> Plan:
         raise ValueError(f"unknown id_form {id_form!r}")
     store = doc["store"]
     inputs = doc["inputs"]
-    accounts: list[AccountPlan] = []
-    # The content is sealed by its digest, so only its shape needs checking here; a
-    # million accounts must load in seconds, so the loop stays lean.
-    known: dict[tuple[Any, ...], PlannedAction] = {}
-    for entry in doc["accounts"]:
-        actions: list[PlannedAction] = []
-        for item in entry["actions"]:
-            key = (item["action"], item["rule"], item.get("finding"), item.get("basis"))
-            planned = known.get(key)
-            if planned is None:
-                action, rule, finding, basis = key
-                if action not in ACTIONS or not isinstance(rule, str):
-                    raise ValueError(f"unknown action {action!r}")
-                planned = known[key] = PlannedAction(
-                    action=action,
-                    rule=rule,
-                    finding=None if finding is None else str(finding),
-                    basis=None if basis is None else str(basis),
-                )
-            actions.append(planned)
-        accounts.append(
-            AccountPlan(
-                id=_string(entry["id"]),
-                tenant=_string(entry["tenant"]),
-                status=_string(entry["status"]),
-                findings=tuple(entry["findings"]),
-                actions=tuple(actions),
-            )
-        )
+    reader = _AccountReader()
+    accounts = [reader.account(entry) for entry in doc["accounts"]]
     return Plan(
         kind=kind,
         created_at=str(doc["created_at"]),
@@ -398,6 +488,49 @@ def _from_json(doc: Mapping[str, Any]) -> Plan:
         rules={str(k): dict(v) for k, v in doc["rules"].items()},
         accounts=tuple(accounts),
     )
+
+
+class _AccountReader:
+    """Builds :class:`AccountPlan` objects from JSON entries, sharing repeated values.
+
+    The content is sealed by its digest, so only its shape needs checking here; a
+    million accounts must load in seconds, so the loop stays lean.  Tenants, statuses,
+    findings and actions repeat across millions of accounts: one object each.
+    """
+
+    def __init__(self) -> None:
+        self._actions: dict[tuple[Any, ...], PlannedAction] = {}
+        self._strings: dict[str, str] = {}
+        self._findings: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def _shared(self, value: Any) -> str:
+        text = _string(value)
+        return self._strings.setdefault(text, text)
+
+    def account(self, entry: Mapping[str, Any]) -> AccountPlan:
+        actions: list[PlannedAction] = []
+        for item in entry["actions"]:
+            key = (item["action"], item["rule"], item.get("finding"), item.get("basis"))
+            planned = self._actions.get(key)
+            if planned is None:
+                action, rule, finding, basis = key
+                if action not in ACTIONS or not isinstance(rule, str):
+                    raise ValueError(f"unknown action {action!r}")
+                planned = self._actions[key] = PlannedAction(
+                    action=action,
+                    rule=rule,
+                    finding=None if finding is None else str(finding),
+                    basis=None if basis is None else str(basis),
+                )
+            actions.append(planned)
+        findings = tuple(entry["findings"])
+        return AccountPlan(
+            id=_string(entry["id"]),
+            tenant=self._shared(entry["tenant"]),
+            status=self._shared(entry["status"]),
+            findings=self._findings.setdefault(findings, findings),
+            actions=tuple(actions),
+        )
 
 
 def _string(value: Any) -> str:

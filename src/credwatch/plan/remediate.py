@@ -195,32 +195,47 @@ def _decide(
     parquet: pq.ParquetFile, policy: RemediationPolicy, keyer: Keyer | None
 ) -> list[AccountPlan]:
     accounts: list[AccountPlan] = []
+    # Millions of accounts share a few tenants, statuses, finding sets and decisions:
+    # one object each keeps a full-size plan in memory at ~200 bytes per account.
+    shared: dict[Any, Any] = {}
+    decided: dict[tuple[tuple[str, ...], str, bool], tuple[PlannedAction, ...]] = {}
     for batch in parquet.iter_batches(batch_size=65_536, columns=list(_NEEDED_COLUMNS)):
         rows = batch.to_pydict()
         for i in range(batch.num_rows):
             findings = tuple(rows["findings"][i] or ())
             status = str(rows["status"][i])
-            mfa = bool(rows["mfa"][i])
-            planned: dict[str, PlannedAction] = {}
-            for rule in policy.rules:
-                finding = rule.matching_finding(findings, status, mfa)
-                if finding is None:
-                    continue
-                for action in rule.actions:
-                    planned.setdefault(action, PlannedAction(action, rule.name, finding))
-            if not planned:
+            key = (findings, status, bool(rows["mfa"][i]))
+            actions = decided.get(key)
+            if actions is None:
+                actions = decided[key] = _actions(policy, *key)
+            if not actions:
                 continue
             account_id = str(rows["id"][i])
+            tenant = str(rows["tenant"][i])
             accounts.append(
                 AccountPlan(
                     id=keyed_id(keyer, account_id) if keyer is not None else account_id,
-                    tenant=str(rows["tenant"][i]),
-                    status=status,
-                    findings=findings,
-                    actions=tuple(_ordered(planned)),
+                    tenant=shared.setdefault(tenant, tenant),
+                    status=shared.setdefault(status, status),
+                    findings=shared.setdefault(findings, findings),
+                    actions=actions,
                 )
             )
     return accounts
+
+
+def _actions(
+    policy: RemediationPolicy, findings: tuple[str, ...], status: str, mfa: bool
+) -> tuple[PlannedAction, ...]:
+    """The actions the policy decides for an account with these findings, status and MFA."""
+    planned: dict[str, PlannedAction] = {}
+    for rule in policy.rules:
+        finding = rule.matching_finding(findings, status, mfa)
+        if finding is None:
+            continue
+        for action in rule.actions:
+            planned.setdefault(action, PlannedAction(action, rule.name, finding))
+    return tuple(_ordered(planned))
 
 
 def _ordered(planned: Mapping[str, PlannedAction]) -> list[PlannedAction]:
