@@ -35,9 +35,16 @@ from credwatch.hunt.postfix import POSTFIX
 from credwatch.hunt.reader import Block, FileReader
 from credwatch.hunt.roundcube import ROUNDCUBE
 from credwatch.hunt.sshd import SSHD
-from credwatch.hunt.timestamps import bsd_fast, timestamp_sql
+from credwatch.hunt.timestamps import BSD_PREFIX, bsd_fast, timestamp_sql
 
-__all__ = ["EVENT_SCHEMA", "FORMATS", "PARSERS", "Engine", "FileStats", "normalize_ips"]
+__all__ = [
+    "EVENT_SCHEMA",
+    "FORMATS",
+    "PARSERS",
+    "Engine",
+    "FileStats",
+    "normalize_ips",
+]
 
 #: Every log family, in the order their rules are tried.
 PARSERS: tuple[LogParser, ...] = (DOVECOT, POSTFIX, ROUNDCUBE, SSHD, EXIM, NGINX, APACHE)
@@ -288,15 +295,18 @@ class Engine:
     ) -> pa.Array:
         """Times of the extracted rows ``idx``: hints, the NumPy RFC 3164 path, then SQL."""
         hint = hints.take(idx)
-        picked = lines.take(idx)
-        ok, micros = bsd_fast(picked, reference)
+        # Only a line's first bytes hold an RFC 3164 time: take those, not whole lines.
+        heads = pc.binary_slice(lines.cast(pa.binary()), 0, BSD_PREFIX).take(idx)
+        ok, micros = bsd_fast(heads, reference)
         ok &= ~hint.is_valid().to_numpy(zero_copy_only=False)
         fast = pa.array(micros, pa.int64()).cast(pa.timestamp("us"))
         rest_mask = pc.and_(pc.is_null(hint), pa.array(~ok))
         ts = pc.coalesce(hint, pc.if_else(pa.array(ok), fast, pa.scalar(None, pa.timestamp("us"))))
         if not pc.any(rest_mask).as_py():
             return ts
-        rest = pa.table({"line": picked.filter(rest_mask), "ts_hint": hint.filter(rest_mask)})  # noqa: F841
+        rest = pa.table(  # noqa: F841 - DuckDB scans it
+            {"line": lines.take(idx.filter(rest_mask)), "ts_hint": hint.filter(rest_mask)}
+        )
         stamps = self._con.sql(self._stamp, params={"ref_year": reference.year}).to_arrow_table()
         raw = stamps.column("ts_raw").combine_chunks().cast(pa.timestamp("us"))
         limit = pa.scalar(reference + timedelta(days=2), pa.timestamp("us"))
@@ -393,7 +403,7 @@ class Engine:
         tables: list[pa.Table] = []
         lines = 0
         for block in reader.blocks():
-            nonempty = pc.sum(pc.greater(pc.utf8_length(block.lines), 0)).as_py() or 0
+            nonempty = pc.sum(pc.greater(pc.binary_length(block.lines), 0)).as_py() or 0
             lines += nonempty
             tables.append(
                 self.parse_block(block, json_layout=reader.layout == "json", reference=reference)
@@ -464,11 +474,12 @@ def _conform(table: pa.Table) -> pa.Table:
 def finalize(tables: list[pa.Table], file_id: int) -> pa.Table:
     """Concatenate parsed blocks, drop events without a time, normalise IPs, add subnets."""
     table = pa.concat_tables(tables) if tables else _empty_events()
-    table = table.filter(pc.is_valid(table.column("ts")))
+    if table.column("ts").null_count:
+        table = table.filter(pc.is_valid(table.column("ts")))
     ips, subnets = normalize_ips(table.column("src_ip"))
     table = table.set_column(table.schema.get_field_index("src_ip"), "src_ip", ips)
     table = table.append_column("subnet", subnets)
-    table = table.append_column("file_id", pa.array([file_id] * table.num_rows, pa.int32()))
+    table = table.append_column("file_id", pa.array(np.full(table.num_rows, file_id, np.int32)))
     return table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
 
 
@@ -513,13 +524,10 @@ def _normalize_distinct(values: pa.Array) -> tuple[pa.Array, pa.Array]:
         if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
             mapped = addr.ipv4_mapped
             fixed_ip.append(str(mapped))
-            fixed_net.append(str(ipaddress.ip_network(f"{mapped}/24", strict=False)))
+            fixed_net.append(f"{ipaddress.IPv4Address(int(mapped) >> 8 << 8)}/24")
         else:
             fixed_ip.append(str(addr))
-            fixed_net.append(str(ipaddress.ip_network(f"{addr}/64", strict=False)))
-    positions = np.flatnonzero(maybe_v6.to_numpy(zero_copy_only=False))
-    ips = v4.to_numpy(zero_copy_only=False).astype(object)
-    nets = v4_subnet.to_numpy(zero_copy_only=False).astype(object)
-    ips[positions] = fixed_ip
-    nets[positions] = fixed_net
-    return pa.array(ips, pa.string()), pa.array(nets, pa.string())
+            fixed_net.append(f"{ipaddress.IPv6Address(int(addr) >> 64 << 64)}/64")
+    ips = pc.replace_with_mask(v4, maybe_v6, pa.array(fixed_ip, pa.string()))
+    nets = pc.replace_with_mask(v4_subnet, maybe_v6, pa.array(fixed_net, pa.string()))
+    return ips, nets

@@ -21,7 +21,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["bsd_fast", "infer_year", "rollover_sql", "timestamp_sql"]
+__all__ = ["BSD_PREFIX", "bsd_fast", "infer_year", "rollover_sql", "timestamp_sql"]
+
+#: Length of the ``Mmm dd HH:MM:SS`` prefix :func:`bsd_fast` reads.
+BSD_PREFIX = 15
 
 _MON = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 
@@ -156,8 +159,8 @@ def bsd_fast(lines: pa.Array, reference: datetime) -> tuple[np.ndarray, np.ndarr
     micros = np.zeros(n, dtype=np.int64)
     if n == 0:
         return ok, micros
-    head = pc.binary_slice(lines.cast(pa.binary()), 0, 15)
-    full = pc.equal(pc.binary_length(head), 15).to_numpy(zero_copy_only=False)
+    head = pc.binary_slice(lines.cast(pa.binary()), 0, BSD_PREFIX)
+    full = pc.equal(pc.binary_length(head), BSD_PREFIX).to_numpy(zero_copy_only=False)
     if not full.any():
         return ok, micros
     sel = head.filter(pa.array(full))
@@ -165,9 +168,8 @@ def bsd_fast(lines: pa.Array, reference: datetime) -> tuple[np.ndarray, np.ndarr
         sel.offset : sel.offset + len(sel) + 1
     ]
     start = int(offsets[0])
-    raw = np.frombuffer(sel.buffers()[2], dtype=np.uint8)[start : start + 15 * len(sel)].reshape(
-        len(sel), 15
-    )
+    end = start + BSD_PREFIX * len(sel)
+    raw = np.frombuffer(sel.buffers()[2], dtype=np.uint8)[start:end].reshape(len(sel), BSD_PREFIX)
     key = (raw[:, 0].astype(np.int64) << 16) | (raw[:, 1].astype(np.int64) << 8) | raw[:, 2]
     pos = np.searchsorted(_MONTH_KEYS[_MONTH_ORDER], key)
     pos = np.clip(pos, 0, 11)
