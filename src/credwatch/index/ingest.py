@@ -3,13 +3,16 @@
 Per file, in one transaction of the exposure index:
 
 1. the reader yields blocks of lines as Arrow arrays (read ahead in a thread);
-2. an **in-memory** DuckDB connection, with spilling to disk disabled, splits,
-   validates, normalises and keys each block in SQL: plaintext exists only there and
-   in Arrow buffers in this process, never in the file database, its WAL or a temp
-   directory;
-3. only ``(email_key, domain, pair_key)`` go to the file database; ``(email_key,
-   password)`` is sealed into the vault; distinct passwords are counted in memory and
-   hashed (SHA-1, NTLM) once at the end, stored without any link to an address.
+2. plain ``address:password`` lines are split and validated in polars, all others
+   (every case, every format) by an **in-memory** DuckDB connection with spilling to
+   disk disabled; rows are keyed in polars (:mod:`credwatch.index.keying`):
+   plaintext exists only in this process's memory, never in the file database, its
+   WAL or a temp directory;
+3. a writer thread inserts only ``(email_key, domain, pair_key)`` into the file
+   database and seals ``(email_key, password)`` into the vault while the next block is
+   keyed; distinct passwords are counted in memory and hashed (SHA-1, NTLM) once at
+   the end, stored without any link to an address; pairs repeated across blocks are
+   removed before the commit.
 
 A file whose content digest was already ingested is skipped.  A file that yields no
 valid line, or fails half-way (truncated archive, interrupt), leaves the index and the
@@ -22,18 +25,29 @@ import glob
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
+import numpy as np
+import numpy.typing as npt
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from credwatch.errors import ConfigError, InputError, UsageError
 from credwatch.index.exposure import ExposureIndex, SourceStats
+from credwatch.index.keying import (
+    KEY_COLUMNS,
+    fast_split,
+    fixed_binary,
+    hex_words,
+    key_rows,
+    sha1_hex,
+)
 from credwatch.index.passwords import ntlm_hashes
 from credwatch.index.seal import VaultWriter
 from credwatch.keys import Keyer
@@ -55,7 +69,16 @@ __all__ = ["FileOutcome", "IngestOptions", "IngestReport", "expand_paths", "inge
 #: Rejected line numbers kept per reason (numbers only, never content).
 SAMPLE_PER_REASON = 10
 _MERGE_PASSWORDS_AT = 2_000_000
+#: Rows whose key words (32 bytes each) are kept in memory to find repeated pairs.
+_KEYS_IN_MEMORY = 24_000_000
+_SHA1_LENGTH = 20
 _HEADER = "header"
+# Keeps the first row of each pair written more than once in this source.
+_DELETE_REPEATS = """DELETE FROM exposures WHERE rowid IN (
+    SELECT rowid FROM (
+        SELECT rowid, row_number() OVER (PARTITION BY pair_key) AS k FROM exposures
+        WHERE source_id = $source {restrict}
+    ) WHERE k > 1)"""
 # Per DuckDB connection.  The in-memory one fails rather than spill; the index one
 # may spill hashed rows (only hashes) to its temp folder next to the database.
 _PLAINTEXT_MEMORY_LIMIT = "384MB"
@@ -253,6 +276,62 @@ class _Tally:
             kept.extend(sorted(lines)[: SAMPLE_PER_REASON - len(kept)])
 
 
+class _BlockWriter:
+    """Writes keyed blocks to ``exposures`` and the vault in a background thread.
+
+    One block at a time, so the next block is split and keyed (in polars, without the
+    GIL) while DuckDB inserts this one and the vault seals it.  The index connection is
+    only used by this thread until :meth:`close` returns.
+    """
+
+    def __init__(
+        self, conn: duckdb.DuckDBPyConnection, vault: VaultWriter, source_id: int, now: datetime
+    ) -> None:
+        self._conn = conn
+        self._vault = vault
+        self._params = [source_id, now]
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="credwatch-write")
+        self._pending: Future[None] | None = None
+
+    def submit(self, block: pl.DataFrame) -> None:
+        """Queue one block (distinct pairs) after the previous one is written."""
+        self.wait()
+        if block.height:
+            self._pending = self._pool.submit(self._write, block)
+
+    def wait(self) -> None:
+        """Wait for the queued block; raise what writing it raised."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self, *, discard: bool = False) -> None:
+        """Finish the queued block (``discard``: ignore its failure) and stop the thread."""
+        try:
+            if discard and self._pending is not None:
+                wait([self._pending])
+                self._pending = None
+            self.wait()
+        finally:
+            self._pool.shutdown()
+
+    def _write(self, block: pl.DataFrame) -> None:
+        email_key = fixed_binary([block["ehi"].to_numpy(), block["elo"].to_numpy()])
+        pair_key = fixed_binary([block["phi"].to_numpy(), block["plo"].to_numpy()])
+        rows = pa.table(
+            {"email_key": email_key, "domain": block["domain"].to_arrow(), "pair_key": pair_key}
+        )
+        self._conn.register("cw_block", rows)
+        try:
+            self._conn.execute(
+                "INSERT INTO exposures SELECT email_key, domain, pair_key, ?, ? FROM cw_block",
+                self._params,
+            )
+        finally:
+            self._conn.unregister("cw_block")
+        self._vault.seal(pa.table({"email_key": email_key, "password": block["password"]}))
+
+
 class _FileIngest:
     """Ingest of one file (one transaction)."""
 
@@ -277,8 +356,12 @@ class _FileIngest:
         self.on_progress = on_progress
         self.keyer: Keyer = index.keyer
         self.tally = _Tally()
-        self.passwords: list[pa.Table] = []
+        self.passwords: list[pl.DataFrame] = []
         self.password_rows = 0
+        # Key words of every written row, to find pairs repeated across blocks; None
+        # once the file is too large to keep them (DuckDB then finds them).
+        self.keys: list[pl.DataFrame] | None = []
+        self.key_rows = 0
 
     def run(self) -> FileOutcome:
         source = FileReader(encoding=self.opts.encoding).open(self.path)
@@ -291,34 +374,37 @@ class _FileIngest:
         source_id = int(row[0][0])
         vault_name = f"{source_id:06d}-{digest[:16]}.cwv"
         try:
-            writer = VaultWriter(self.index.workspace.vault_dir / vault_name, self.public_key)
+            vault = VaultWriter(self.index.workspace.vault_dir / vault_name, self.public_key)
         except OSError as exc:
             raise ConfigError(f"cannot write the vault file: {exc.strerror}") from None
+        now = datetime.now(UTC).replace(tzinfo=None)
         conn.execute("BEGIN TRANSACTION")
         published = False
+        blocks = _BlockWriter(conn, vault, source_id, now)
         try:
-            # A regular table inside the transaction (hashes only): DuckDB writes its
-            # row groups to the database file as they fill, so memory stays bounded;
-            # it is dropped before the commit and vanishes with a rollback.
-            conn.execute(
-                "CREATE TABLE ingest_stage (email_key BLOB USING COMPRESSION uncompressed, "
-                "domain VARCHAR, pair_key BLOB USING COMPRESSION uncompressed)"
-            )
-            for chunk in _prefetch(source.chunks()):
-                self._chunk(chunk, choice, writer)
-                if self.on_progress is not None:
-                    self.on_progress(self.path, self.tally.lines)
+            # Rows go straight into ``exposures`` inside the transaction (DuckDB writes
+            # full row groups to the file as they fill, so memory stays bounded); pairs
+            # repeated across blocks are removed at the end; a rollback drops it all.
+            try:
+                for chunk in _prefetch(source.chunks()):
+                    blocks.submit(self._chunk(chunk, choice))
+                    if self.on_progress is not None:
+                        self.on_progress(self.path, self.tally.lines)
+            except BaseException:
+                blocks.close(discard=True)
+                raise
+            blocks.close()
             self._require_accepted()
-            stats = self._finish(source_id, digest, choice, source.encoding, vault_name)
-            writer.commit()
+            stats = self._finish(source_id, digest, choice, source.encoding, vault_name, now)
+            vault.commit()
             published = True
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             if published:
-                writer.path.unlink(missing_ok=True)
+                vault.path.unlink(missing_ok=True)
             else:
-                writer.abort()
+                vault.abort()
             raise
         return FileOutcome(self.path, "ingested", source=stats)
 
@@ -331,25 +417,59 @@ class _FileIngest:
             )
 
     # -- one block ---------------------------------------------------------------------
-    def _chunk(self, chunk: LineChunk, choice: FormatChoice, writer: VaultWriter) -> None:
-        mem = self.mem
+    def _chunk(self, chunk: LineChunk, choice: FormatChoice) -> pl.DataFrame:
+        """Split, validate and key one block; return its distinct pairs to write."""
         tally = self.tally
         tally.lines += len(chunk)
         for reason, numbers in chunk.pre_rejected.items():
             tally.reject(reason, len(numbers), numbers)
-        n = pa.array(range(chunk.first_line, chunk.first_line + len(chunk)), pa.int64())
-        lines = pa.table({"n": n, "line": chunk.lines}).to_batches(max_chunksize=65536)
-        block = pa.Table.from_batches(
-            lines, schema=pa.schema([("n", pa.int64()), ("line", pa.string())])
-        )
+        rows = self._split(chunk, choice)
+        tally.accepted += rows.height
+        self._add_passwords(rows["password"].value_counts(name="c"))
+        keyed = key_rows(rows, self.keyer)
+        if _repeated(keyed, "phi", "plo").height:
+            keyed = keyed.unique(subset=["phi", "plo"], keep="any")
+        self._remember_keys(keyed.select(KEY_COLUMNS))
+        return keyed
+
+    def _split(self, chunk: LineChunk, choice: FormatChoice) -> pl.DataFrame:
+        """Accepted ``(norm, password)`` rows of one block; rejections are tallied."""
+        separator = choice.format.separator
+        if separator is None or self.normalizer.domain_rules:
+            return self._general(chunk.lines, np.arange(len(chunk)), chunk.first_line, choice)
+        # Plain lines in one polars pass; the rest through the general path.
+        lines = pl.Series("line", chunk.lines)
+        fast = fast_split(lines, separator)
+        plain = fast["norm"].is_not_null()
+        rest = np.flatnonzero((~plain & lines.is_not_null()).to_numpy())
+        plain_rows = fast.filter(plain)
+        if len(rest) == 0:
+            return plain_rows
+        others = self._general(chunk.lines.take(pa.array(rest)), rest, chunk.first_line, choice)
+        return pl.concat([plain_rows, others])
+
+    def _general(
+        self,
+        lines: pa.Array,
+        positions: npt.NDArray[np.int64],
+        first_line: int,
+        choice: FormatChoice,
+    ) -> pl.DataFrame:
+        """Split and normalise lines in DuckDB (every format, every case).
+
+        ``positions`` are the lines' offsets in the block (for their line numbers).
+        """
+        mem = self.mem
+        tally = self.tally
+        numbers = pa.array(positions.astype(np.int64) + first_line, pa.int64())
         params: dict[str, Any] = {"dom": self.default_domain}
         if choice.format in (LeakFormat.CSV, LeakFormat.TSV):
             assert choice.csv is not None
-            split = split_csv(chunk.lines, chunk.first_line, choice.csv)
+            split = split_csv(lines, first_line, choice.csv)
             headers = split.filter(pc.equal(split["reason"], _HEADER)).num_rows
             tally.lines -= headers
-            mem.register("split_in", split)
-            source, subset = "split_in", "split_in"
+            mem.register("cw_in", split)
+            subset: str | None = "cw_in"
 
             def split_sql(table: str) -> str:
                 return f"SELECT * FROM {table} WHERE reason IS DISTINCT FROM '{_HEADER}'"
@@ -364,15 +484,15 @@ class _FileIngest:
                 def split_sql(table: str) -> str:
                     return delimited_split_sql(table, "$sep", "$dom")
 
-            mem.register("chunk", block)
-            source = "chunk"
+            block = pa.table({"n": numbers, "line": lines.cast(pa.string())})
+            mem.register("cw_in", block)
             # Only lines with non-ASCII text can hold an address the SQL twin cannot
             # normalise; they are few, so split them separately first.
-            non_ascii = pc.fill_null(pc.invert(pc.string_is_ascii(chunk.lines)), False)
+            non_ascii = pc.fill_null(pc.invert(pc.string_is_ascii(block["line"])), False)
             subset = None
             if pc.any(non_ascii).as_py():
-                mem.register("chunk_na", block.filter(non_ascii))
-                subset = "chunk_na"
+                mem.register("cw_na", block.filter(non_ascii))
+                subset = "cw_na"
 
         def parsed_sql(table: str) -> str:
             return f"""SELECT n, reason, password,
@@ -384,67 +504,44 @@ class _FileIngest:
             self._non_ascii_fixes(parsed_sql(subset), params) if subset else ("", "NULL")
         )
         norm_sql = self.normalizer.sql("p.address")
-        # Keyer.sql_email_key / sql_pair_key, sharing the email key's hex digest: the
-        # pair key hashes lower(hex(email_key)), which is exactly that digest's first
-        # 32 characters, so hex(unhex(...)) is skipped (tests check the bytes agree).
-        email_hex = "left(sha256($ep || norm), 32)"
-        pair_key = "unhex(left(sha256($pp || email_hex || '|' || password), 32))"
         mem.execute(
-            f"""CREATE OR REPLACE TEMP TABLE keyed AS
-            WITH p AS ({parsed_sql(source)}), a AS (
+            f"""CREATE OR REPLACE TEMP TABLE cw_parsed AS
+            WITH p AS ({parsed_sql("cw_in")}), a AS (
                 SELECT p.n, p.password, p.reason,
                     CASE WHEN p.reason IS NOT NULL THEN NULL
                          WHEN strlen(p.address) = length(p.address) THEN {norm_sql}
                          ELSE {fix_value} END AS norm
                 FROM p {fix_join}
-            ), b AS (
-                SELECT n, password, norm,
-                    coalesce(reason,
-                        CASE WHEN norm IS NULL THEN '{RejectReason.INVALID_ADDRESS.value}'
-                             WHEN password IS NULL OR password = ''
-                             THEN '{RejectReason.EMPTY_PASSWORD.value}' END) AS reason
-                FROM a
-            ), c AS (
-                SELECT n, reason, password,
-                    CASE WHEN reason IS NULL THEN {email_hex} END AS email_hex,
-                    CASE WHEN reason IS NULL THEN split_part(norm, '@', 2) END AS domain
-                FROM b
             )
-            SELECT n, reason, password, domain, unhex(email_hex) AS email_key,
-                CASE WHEN reason IS NULL THEN {pair_key} END AS pair_key
-            FROM c""",
-            {**params, "ep": self.keyer.email_prefix, "pp": self.keyer.pair_prefix},
+            SELECT n, password, norm,
+                coalesce(reason,
+                    CASE WHEN norm IS NULL THEN '{RejectReason.INVALID_ADDRESS.value}'
+                         WHEN password IS NULL OR password = ''
+                         THEN '{RejectReason.EMPTY_PASSWORD.value}' END) AS reason
+            FROM a""",
+            params,
         )
-        for reason, count, numbers in mem.execute(
-            f"SELECT reason, count(*), list_slice(list(n ORDER BY n), 1, {SAMPLE_PER_REASON}) "
-            "FROM keyed WHERE reason IS NOT NULL GROUP BY reason"
-        ).fetchall():
-            tally.reject(str(reason), int(count), [int(x) for x in numbers])
-        hashed = mem.sql(
-            "SELECT email_key, domain, pair_key FROM keyed WHERE reason IS NULL"
-        ).to_arrow_table()
-        tally.accepted += hashed.num_rows
-        conn = self.index.connection
-        conn.register("hashed", hashed)
-        conn.execute("INSERT INTO ingest_stage SELECT email_key, domain, pair_key FROM hashed")
-        conn.unregister("hashed")
-        writer.seal(
-            mem.sql(
-                "SELECT DISTINCT email_key, password FROM keyed WHERE reason IS NULL"
+        try:
+            for reason, count, sample in mem.execute(
+                "SELECT reason, count(*), "
+                f"list_slice(list(n ORDER BY n), 1, {SAMPLE_PER_REASON}) "
+                "FROM cw_parsed WHERE reason IS NOT NULL GROUP BY reason"
+            ).fetchall():
+                tally.reject(str(reason), int(count), [int(x) for x in sample])
+            accepted = mem.sql(
+                "SELECT norm, password FROM cw_parsed WHERE reason IS NULL"
             ).to_arrow_table()
-        )
-        counts = mem.sql(
-            "SELECT password, count(*)::BIGINT AS c FROM keyed WHERE reason IS NULL "
-            "GROUP BY password"
-        ).to_arrow_table()
-        self._add_passwords(counts)
-        registered = {
-            str(r[0]) for r in mem.execute("SELECT view_name FROM duckdb_views()").fetchall()
-        }
-        for name in ("chunk", "chunk_na", "split_in", "fix"):
-            if name in registered:
-                mem.unregister(name)  # drops DuckDB's reference to the Arrow data
-        mem.execute("DROP TABLE IF EXISTS keyed")
+        finally:
+            registered = {
+                str(r[0]) for r in mem.execute("SELECT view_name FROM duckdb_views()").fetchall()
+            }
+            for name in ("cw_in", "cw_na", "cw_fix"):
+                if name in registered:
+                    mem.unregister(name)  # drops DuckDB's reference to the Arrow data
+            mem.execute("DROP TABLE IF EXISTS cw_parsed")
+        frame = pl.from_arrow(accepted)
+        assert isinstance(frame, pl.DataFrame)
+        return frame.cast({"norm": pl.String, "password": pl.String})
 
     def _non_ascii_fixes(self, parsed_sql: str, params: dict[str, Any]) -> tuple[str, str]:
         """Normalise the (rare) non-ASCII addresses in Python; return SQL join pieces."""
@@ -462,68 +559,63 @@ class _FileIngest:
                 "norm": pa.array([self.normalizer.try_normalize(v) for v in values], pa.string()),
             }
         )
-        self.mem.register("fix", fixes)
-        return "LEFT JOIN fix f ON p.address = f.raw", "f.norm"
+        self.mem.register("cw_fix", fixes)
+        return "LEFT JOIN cw_fix f ON p.address = f.raw", "f.norm"
 
-    def _add_passwords(self, counts: pa.Table) -> None:
+    def _add_passwords(self, counts: pl.DataFrame) -> None:
         self.passwords.append(counts)
-        self.password_rows += counts.num_rows
+        self.password_rows += counts.height
         if self.password_rows > _MERGE_PASSWORDS_AT and len(self.passwords) > 1:
             self.passwords = [self._merged_passwords()]
-            self.password_rows = self.passwords[0].num_rows
+            self.password_rows = self.passwords[0].height
 
-    def _merged_passwords(self) -> pa.Table:
+    def _merged_passwords(self) -> pl.DataFrame:
         if len(self.passwords) == 1:
             return self.passwords[0]
-        parts = pa.concat_tables(self.passwords)
-        self.mem.register("pw_parts", parts)
-        try:
-            return self.mem.sql(
-                "SELECT password, sum(c)::BIGINT AS c FROM pw_parts GROUP BY password"
-            ).to_arrow_table()
-        finally:
-            self.mem.unregister("pw_parts")
+        return pl.concat(self.passwords).group_by("password").agg(pl.col("c").sum())
+
+    def _remember_keys(self, keys: pl.DataFrame) -> None:
+        if self.keys is None:
+            return
+        self.key_rows += keys.height
+        if self.key_rows > _KEYS_IN_MEMORY:
+            self.keys = None
+        else:
+            self.keys.append(keys)
 
     # -- end of file ---------------------------------------------------------------------
     def _finish(
-        self, source_id: int, digest: str, choice: FormatChoice, encoding: str, vault_name: str
+        self,
+        source_id: int,
+        digest: str,
+        choice: FormatChoice,
+        encoding: str,
+        vault_name: str,
+        now: datetime,
     ) -> SourceStats:
         conn = self.index.connection
-        mem = self.mem
         passwords = self._merged_passwords()
         self.passwords = []
-        mem.register("pw", passwords)
-        hashed = mem.sql(
-            "SELECT unhex(sha1(password)) AS sha1, password, c FROM pw"
-        ).to_arrow_table()
-        mem.unregister("pw")
-        del passwords
+        sha1_words = passwords.select(hex_words(sha1_hex(pl.col("password")), _SHA1_LENGTH))
         counts = pa.table(
             {
-                "sha1": hashed["sha1"],
-                "ntlm": ntlm_hashes(hashed["password"]),
-                "count": hashed["c"],
+                "sha1": fixed_binary(
+                    [sha1_words[c].to_numpy() for c in sha1_words.columns], _SHA1_LENGTH
+                ),
+                "ntlm": ntlm_hashes(passwords["password"].to_arrow()),
+                "count": passwords["c"].cast(pl.Int64).to_arrow(),
             }
         )
-        del hashed
-        conn.register("counts", counts)
-        conn.execute(
-            "INSERT INTO password_counts SELECT sha1, ntlm, count, ? FROM counts", [source_id]
-        )
-        conn.unregister("counts")
-        now = datetime.now(UTC).replace(tzinfo=None)
-        conn.execute(
-            # pair_key determines email_key (it is derived from it): group on it alone.
-            "INSERT INTO exposures SELECT any_value(email_key), any_value(domain), pair_key, "
-            "?, ? FROM ingest_stage GROUP BY pair_key",
-            [source_id, now],
-        )
-        conn.execute("DROP TABLE ingest_stage")
-        row = conn.execute(
-            "SELECT count(DISTINCT email_key), count(*) FROM exposures WHERE source_id = ?",
-            [source_id],
-        ).fetchall()[0]
-        distinct_emails, distinct_pairs = int(row[0]), int(row[1])
+        del passwords, sha1_words
+        conn.register("cw_counts", counts)
+        try:
+            conn.execute(
+                "INSERT INTO password_counts SELECT sha1, ntlm, count, ? FROM cw_counts",
+                [source_id],
+            )
+        finally:
+            conn.unregister("cw_counts")
+        distinct_emails, distinct_pairs = self._drop_repeated_pairs(source_id)
         tally = self.tally
         rejected = dict(sorted(tally.rejected.items()))
         stats = SourceStats(
@@ -564,6 +656,59 @@ class _FileIngest:
             ],
         )
         return stats
+
+    def _drop_repeated_pairs(self, source_id: int) -> tuple[int, int]:
+        """Delete rows of pairs written by more than one block; count emails and pairs.
+
+        Uses the key words kept in memory when there are any; otherwise DuckDB finds
+        the repeats over the whole source (it may spill hashes, never plaintext).
+        """
+        conn = self.index.connection
+        if self.keys is None:
+            conn.execute(_DELETE_REPEATS.format(restrict=""), {"source": source_id})
+            row = conn.execute(
+                "SELECT count(DISTINCT email_key), count(*) FROM exposures WHERE source_id = ?",
+                [source_id],
+            ).fetchall()[0]
+            return int(row[0]), int(row[1])
+        keys = pl.concat(self.keys)
+        self.keys = []
+        repeated = _repeated(keys, "phi", "plo")
+        if repeated.height:
+            pair_keys = fixed_binary([repeated["phi"].to_numpy(), repeated["plo"].to_numpy()])
+            conn.register("cw_repeats", pa.table({"pair_key": pair_keys}))
+            try:
+                conn.execute(
+                    _DELETE_REPEATS.format(
+                        restrict="AND pair_key IN (SELECT pair_key FROM cw_repeats)"
+                    ),
+                    {"source": source_id},
+                )
+            finally:
+                conn.unregister("cw_repeats")
+        distinct_pairs = keys.height - _surplus(keys, repeated, "phi", "plo")
+        emails = _repeated(keys, "ehi", "elo")
+        return keys.height - _surplus(keys, emails, "ehi", "elo"), distinct_pairs
+
+
+def _repeated(keys: pl.DataFrame, hi: str, lo: str) -> pl.DataFrame:
+    """The distinct 128-bit keys ``(hi, lo)`` that occur more than once.
+
+    Keys are random, so repeats of the high word alone are nearly always repeats of
+    the key; one hash pass over the high words settles the common case (none).
+    """
+    candidates = keys.filter(pl.col(hi).is_duplicated())
+    if candidates.height == 0:
+        return candidates.select(hi, lo)
+    return candidates.filter(pl.struct(hi, lo).is_duplicated()).select(hi, lo).unique()
+
+
+def _surplus(keys: pl.DataFrame, repeated: pl.DataFrame, hi: str, lo: str) -> int:
+    """How many rows of ``keys`` repeat a key of ``repeated`` already counted."""
+    if repeated.height == 0:
+        return 0
+    rows = keys.join(repeated, on=[hi, lo], how="semi").height
+    return rows - repeated.height
 
 
 def _reasons(rejected: Counter[str]) -> str:
