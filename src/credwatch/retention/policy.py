@@ -73,24 +73,31 @@ class RetentionRule:
         self, status: str, last_login: datetime | None, password_hash: str | None, now: datetime
     ) -> str | None:
         """Why the rule applies to an account (no secret in it), or ``None`` if it does not."""
+        days = None if last_login is None else (now - last_login).days
+        if self.schemes is None:
+            return self.basis_for(status, days, "", weak=False)
+        info = identify(password_hash)
+        return self.basis_for(status, days, info.scheme, weak=bool(info.weak))
+
+    def basis_for(self, status: str, days: int | None, scheme: str, *, weak: bool) -> str | None:
+        """:meth:`basis` from what it depends on: days since the last login (``None``:
+        never) and the identified scheme, so callers can decide once per distinct case."""
         parts: list[str] = []
         if self.status is not None:
             if status not in self.status:
                 return None
             parts.append(status)
         if self.inactive_days is not None:
-            if last_login is None:
+            if days is None:
                 parts.append("never logged in")
             else:
-                days = (now - last_login).days
                 if days <= self.inactive_days:
                     return None
                 parts.append(f"last login {days} days ago")
         if self.schemes is not None:
-            info = identify(password_hash)
-            if not (info.scheme in self.schemes or ("weak" in self.schemes and info.weak)):
+            if not (scheme in self.schemes or ("weak" in self.schemes and weak)):
                 return None
-            parts.append(f"scheme {info.scheme}")
+            parts.append(f"scheme {scheme}")
         return ", ".join(parts)
 
     def describe(self) -> dict[str, Any]:
