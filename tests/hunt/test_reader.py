@@ -97,6 +97,22 @@ def test_one_megabyte_line_crlf_and_invalid_utf8(engine: Engine, tmp_path: Path)
     assert rows[3]["user"] == "taro@nifty.com"
 
 
+def test_many_blocks_parse_in_parallel_like_one(engine: Engine, tmp_path: Path) -> None:
+    lines = "".join(
+        f"Jun 24 10:{i // 60 % 60:02d}:{i % 60:02d} mx1 dovecot: imap-login: Login: "
+        f"user=<u{i}@nifty.com>, method=PLAIN, rip=192.0.2.{i % 250 + 1}, lip=10.0.0.1\n"
+        f"Jun 24 10:{i // 60 % 60:02d}:{i % 60:02d} mx1 dovecot: imap(u{i}): Logged out\n"
+        for i in range(3000)
+    )
+    path = tmp_path / "mail.log"
+    path.write_text(lines, encoding="utf-8")
+    whole, stats = engine.parse_file(path)
+    blocks, block_stats = engine.parse_file(path, block_bytes=4096)
+    assert (block_stats.lines, block_stats.parsed) == (stats.lines, stats.parsed) == (6000, 3000)
+    assert blocks.equals(whole)
+    assert blocks.column("line_no").to_pylist() == list(range(1, 6000, 2))
+
+
 def test_out_of_order_ipv6_and_odd_names(engine: Engine, tmp_path: Path) -> None:
     lines = [
         "Jun 24 12:00:00 gw sshd[1]: Failed password for invalid user 山田 太郎 from "

@@ -15,8 +15,12 @@ Example:
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
+import threading
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +36,7 @@ from credwatch.hunt.exim import EXIM
 from credwatch.hunt.httpauth import APACHE, NGINX
 from credwatch.hunt.interface import LineRule, LogParser
 from credwatch.hunt.postfix import POSTFIX
-from credwatch.hunt.reader import Block, FileReader
+from credwatch.hunt.reader import BLOCK_BYTES, Block, FileReader
 from credwatch.hunt.roundcube import ROUNDCUBE
 from credwatch.hunt.sshd import SSHD
 from credwatch.hunt.timestamps import BSD_PREFIX, bsd_fast, timestamp_sql
@@ -138,6 +142,8 @@ class Engine:
         self._build_sql()
         self._con = duckdb.connect()
         self._con.execute("SET TimeZone = 'UTC'")
+        self._workers = os.cpu_count() or 1
+        self._local = threading.local()
 
     @classmethod
     def for_format(cls, fmt: str) -> Engine:
@@ -154,8 +160,18 @@ class Engine:
         raise UsageError(f"unknown log format {fmt!r}", hint=f"choose one of {', '.join(FORMATS)}")
 
     def set_threads(self, threads: int) -> None:
-        """Limit DuckDB's threads (default: all cores)."""
+        """Limit DuckDB's threads and the blocks parsed at once (default: all cores)."""
         self._con.execute(f"SET threads = {int(threads)}")
+        self._workers = max(int(threads), 1)
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's connection (blocks are parsed in several threads at once)."""
+        con: duckdb.DuckDBPyConnection | None = getattr(self._local, "con", None)
+        if con is None:
+            con = self._con.cursor()
+            con.execute("SET TimeZone = 'UTC'")
+            self._local.con = con
+        return con
 
     def _build_sql(self) -> None:
         """Prepare the stages (classify, fast-shape check, extract, timestamps) as SQL.
@@ -230,7 +246,7 @@ class Engine:
         Only row positions and extracted fields travel between DuckDB and Arrow; the
         lines themselves are taken with Arrow (a C++ copy) where a stage needs them.
         """
-        con = self._con
+        con = self._cursor()
         lines = src.column("line").combine_chunks()
         hints = src.column("ts_hint").combine_chunks().cast(pa.timestamp("us"))
         line_nos = src.column("line_no").combine_chunks()
@@ -307,7 +323,8 @@ class Engine:
         rest = pa.table(  # noqa: F841 - DuckDB scans it
             {"line": lines.take(idx.filter(rest_mask)), "ts_hint": hint.filter(rest_mask)}
         )
-        stamps = self._con.sql(self._stamp, params={"ref_year": reference.year}).to_arrow_table()
+        query = self._cursor().sql(self._stamp, params={"ref_year": reference.year})
+        stamps = query.to_arrow_table()
         raw = stamps.column("ts_raw").combine_chunks().cast(pa.timestamp("us"))
         limit = pa.scalar(reference + timedelta(days=2), pa.timestamp("us"))
         back = pc.and_(
@@ -360,7 +377,7 @@ class Engine:
         n = len(block.lines)
         line_no = pa.array(np.arange(block.first_line, block.first_line + n, dtype=np.int64))
         ts_hint = block.ts if block.ts is not None else pa.nulls(n, pa.timestamp("us"))
-        con = self._con
+        con = self._cursor()
         if json_layout or self.force_json:
             raw = pa.table({"line_no": line_no, "line": block.lines})  # noqa: F841 - DuckDB scans it
             unpacked = con.sql(self._JSON_SQL).to_arrow_table()  # noqa: F841 - DuckDB scans it
@@ -386,9 +403,14 @@ class Engine:
         return _conform(self._run_rules(src, reference))
 
     def parse_file(
-        self, path: Path, file_id: int = 0, *, now: datetime | None = None
+        self,
+        path: Path,
+        file_id: int = 0,
+        *,
+        now: datetime | None = None,
+        block_bytes: int = BLOCK_BYTES,
     ) -> tuple[pa.Table, FileStats]:
-        """Parse a whole file.
+        """Parse a whole file, ``block_bytes`` of lines at a time (blocks run in parallel).
 
         Never raises for bad content: binary, truncated or unreadable files are reported
         in :attr:`FileStats.error`, unmatched lines are counted.
@@ -396,18 +418,29 @@ class Engine:
         Raises:
             credwatch.errors.InputError: when the file does not exist.
         """
-        reader = FileReader(path)
+        reader = FileReader(path, block_bytes=block_bytes)
         reference = reader.mtime
         if now is not None and now < reference:
             reference = now
         tables: list[pa.Table] = []
         lines = 0
-        for block in reader.blocks():
-            nonempty = pc.sum(pc.greater(pc.binary_length(block.lines), 0)).as_py() or 0
-            lines += nonempty
-            tables.append(
-                self.parse_block(block, json_layout=reader.layout == "json", reference=reference)
-            )
+        # Blocks are parsed in parallel (DuckDB and Arrow release the GIL), in order, with
+        # at most one block per worker waiting so memory stays bounded.
+        with ThreadPoolExecutor(max_workers=self._workers) as pool:
+            pending: deque[Future[pa.Table]] = deque()
+            for block in reader.blocks():
+                lines += pc.sum(pc.greater(pc.binary_length(block.lines), 0)).as_py() or 0
+                pending.append(
+                    pool.submit(
+                        self.parse_block,
+                        block,
+                        json_layout=reader.layout == "json",
+                        reference=reference,
+                    )
+                )
+                while len(pending) > self._workers:
+                    tables.append(pending.popleft().result())
+            tables.extend(f.result() for f in pending)
         events = finalize(tables, file_id)
         parsed = events.num_rows
         layout = "json" if self.force_json and reader.layout == "text" else reader.layout
