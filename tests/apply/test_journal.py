@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credwatch.apply.journal import GENESIS, Journal, JournalError, plan_history, verify_journal
+from credwatch.apply.journal import (
+    GENESIS,
+    Journal,
+    JournalError,
+    plan_ended,
+    plan_history,
+    verify_journal,
+)
 from credwatch.errors import InputError
 
 
@@ -107,6 +114,19 @@ def test_plan_history_collects_one_plan(tmp_path: Path) -> None:
     assert history.begun and history.ended == "d"
     assert history.done == {(str(i), "lock"): "applied" for i in range(3)}
     assert not plan_history(path, "p2").begun
+
+
+def test_plan_ended_reads_only_the_end_record(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    assert plan_ended(path, "p1") is None  # no journal yet
+    with Journal(path) as journal:
+        journal.append([{"event": "begin", "plan": "p1", "store": "s"}])
+    assert plan_ended(path, "p1") is None  # begun, not finished
+    _fill(path, 2)
+    with Journal(path) as journal:  # a later apply of the same plan ends with another digest
+        journal.append([{"event": "end", "plan": "p1", "store": "s", "store_digest": "d2"}])
+    assert plan_ended(path, "p1") == "d2" == plan_history(path, "p1").ended
+    assert plan_ended(path, "p2") is None
 
 
 @settings(max_examples=30, deadline=None)

@@ -46,6 +46,7 @@ __all__ = [
     "JournalError",
     "JournalVerification",
     "PlanHistory",
+    "plan_ended",
     "plan_history",
     "verify_journal",
 ]
@@ -358,13 +359,30 @@ def plan_history(path: Path, plan_digest: str) -> PlanHistory:
     return history
 
 
-def _records(path: Path, plan_digest: str) -> Iterator[dict[str, Any]]:
+def plan_ended(path: Path, plan_digest: str) -> str | None:
+    """The store digest of the plan's last ``end`` record, or ``None`` (never finished).
+
+    Parses only the plan's ``end`` lines, so it costs a byte scan of the journal even
+    when the plan journaled millions of actions (:func:`plan_history` parses them all).
+
+    Raises:
+        JournalError: when a line is not JSON.
+    """
+    ended = None
+    for record in _records(path, plan_digest, b'"end"'):
+        if record.get("plan") == plan_digest and record.get("event") == "end":
+            ended = str(record.get("store_digest"))
+    return ended
+
+
+def _records(path: Path, plan_digest: str, marker: bytes = b"") -> Iterator[dict[str, Any]]:
+    """The journal's records whose line holds the plan's digest (and ``marker``)."""
     if not path.exists():
         return
     needle = plan_digest.encode()
     with path.open("rb") as fh:
         for number, raw in enumerate(fh, start=1):
-            if needle not in raw:
+            if needle not in raw or marker not in raw:
                 continue
             try:
                 record = orjson.loads(raw)

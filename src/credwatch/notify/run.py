@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from credwatch.accounts import AccountStore, open_store
 from credwatch.accounts.sql import SqlStore
-from credwatch.apply.journal import plan_history
+from credwatch.apply.journal import plan_ended
 from credwatch.errors import ConfigError
 from credwatch.notify.interface import MessageResult, MessageSink
 from credwatch.notify.render import build_message, render_text
@@ -224,5 +224,5 @@ def notify_plan(
             batch.append((account.id, build_message(text, sender=sender, recipient=recipient)))
         if batch:
             results += sink.deliver(tenant, batch)
-    applied = plan_history(ws.journal_path, plan.digest).ended is not None
+    applied = plan_ended(ws.journal_path, plan.digest) is not None
     return NotifyReport(plan=plan.digest, lang=lang, results=tuple(results), plan_applied=applied)
