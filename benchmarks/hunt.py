@@ -14,10 +14,12 @@ same file:
 * a naive baseline: a Python loop with ``re`` per line counting failures per address
   (the same ban rule).
 
-For each it reports lines/s and, against the ground truth, recall per campaign (source
-addresses flagged, and campaign users tried by a flagged address) and false positives
-(benign addresses flagged).  Targets (issue 6): >= 1 M lines/s on 2 cores; ahead of
-fail2ban in speed and in recall of the distributed stuffing.
+For each it reports wall seconds, CPU seconds (user + system, all threads and child
+processes), the load average right after it (the machine may be shared), lines/s and,
+against the ground truth, recall per campaign (source addresses flagged, and campaign
+users tried by a flagged address) and false positives (benign addresses flagged).
+Targets (issue 6): >= 1 M lines/s on 2 cores; ahead of fail2ban in speed and in recall
+of the distributed stuffing.
 
 Usage::
 
@@ -32,6 +34,7 @@ import ast
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -81,6 +84,13 @@ def prepare(accounts: int) -> tuple[Path, Path, dict[str, Any]]:
         finally:
             combo.unlink()
     return log, ws.root, json.loads(truth_path.read_text(encoding="utf-8"))
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and its finished children so far."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def count_lines(path: Path) -> int:
@@ -247,33 +257,62 @@ def main() -> None:
     for user, ip in re.findall(pattern, log.read_text(encoding="utf-8")):
         users_by_ip[ip].add(user)
 
-    rows: list[tuple[str, float, dict[str, Any]]] = []
+    # Each row: tool, wall seconds, CPU seconds, load average after it, what it flagged.
+    rows: list[tuple[str, float, float, float, dict[str, Any]]] = []
+    cpu0 = cpu_seconds()
     secs, alerts, doc = run_credwatch(log, ws_root)
+    cpu1 = cpu_seconds()
     flagged = flagged_addresses(alerts, all_addresses(log))
-    rows.append(("credwatch hunt (CLI, incl. start-up)", secs, {"flagged": flagged}))
+    rows.append(
+        (
+            "credwatch hunt (CLI, incl. start-up)",
+            secs,
+            cpu1 - cpu0,
+            os.getloadavg()[0],
+            {"flagged": flagged},
+        )
+    )
+    cpu0 = cpu_seconds()
     started = time.perf_counter()
     result = hunt_files([log], workspace=ws)
     secs_lib = time.perf_counter() - started
+    cpu1 = cpu_seconds()
     rows.append(
         (
             "credwatch.hunt.hunt_files (library)",
             secs_lib,
+            cpu1 - cpu0,
+            os.getloadavg()[0],
             {"flagged": flagged_addresses(result.alerts, all_addresses(log))},
         )
     )
     if not args.skip_fail2ban:
         exe = ensure_fail2ban()
+        cpu0 = cpu_seconds()
         secs_f, banned_f, _ = run_fail2ban(exe, log)
-        rows.append(("fail2ban-regex (dovecot + postfix)", secs_f, {"flagged": banned_f}))
+        cpu1 = cpu_seconds()
+        rows.append(
+            (
+                "fail2ban-regex (dovecot + postfix)",
+                secs_f,
+                cpu1 - cpu0,
+                os.getloadavg()[0],
+                {"flagged": banned_f},
+            )
+        )
+    cpu0 = cpu_seconds()
     secs_n, banned_n, _ = run_naive(log)
-    rows.append(("naive Python loop", secs_n, {"flagged": banned_n}))
+    cpu1 = cpu_seconds()
+    rows.append(
+        ("naive Python loop", secs_n, cpu1 - cpu0, os.getloadavg()[0], {"flagged": banned_n})
+    )
 
-    header = f"{'tool':<36} {'seconds':>8} {'lines/s':>11} "
+    header = f"{'tool':<36} {'seconds':>8} {'cpu s':>6} {'load':>5} {'lines/s':>11} "
     names = list(truth["campaigns"])
     header += " ".join(f"{n + ' ip/user':>20}" for n in names) + f" {'benign flagged':>16}"
     print(header)
     print("-" * len(header))
-    for name, secs_, res in rows:
+    for name, secs_, cpu_, load, res in rows:
         hit = res["flagged"]
         cells = []
         for camp in names:
@@ -285,7 +324,7 @@ def main() -> None:
             cells.append(f"{ip_recall:>13.3f}/{u:>6}")
         fp = len(hit & benign)
         print(
-            f"{name:<36} {secs_:>8.2f} {lines / secs_:>11,.0f} "
+            f"{name:<36} {secs_:>8.2f} {cpu_:>6.2f} {load:>5.1f} {lines / secs_:>11,.0f} "
             + " ".join(cells)
             + f" {fp:>7,} ({fp / len(benign):.2%})"
         )

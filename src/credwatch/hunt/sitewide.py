@@ -39,7 +39,8 @@ __all__ = ["LeakStuffing", "SiteShift"]
 
 
 def _bucket_sql(seconds: int) -> str:
-    return f"to_timestamp(floor(epoch(ts) / {int(seconds)}) * {int(seconds)})::TIMESTAMP"
+    """Start of the ``seconds``-long bucket (aligned on the epoch) holding ``ts``."""
+    return f"time_bucket(INTERVAL {int(seconds)} SECOND, ts, TIMESTAMP '1970-01-01')"
 
 
 class SiteShift:
@@ -234,7 +235,10 @@ class LeakStuffing:
                 LEFT JOIN user_ok ON user_ok.user_id = e.user_id
                 LEFT JOIN shared ON shared.ip_id = e.ip_id
             )
-            SELECT b, ts, "user", src_ip, outcome = 'success' AS ok, exposed, NOT warm AS cold,
+            -- Names are only read back for cold attempts: the others leave them NULL.
+            SELECT b, ts, CASE WHEN NOT warm THEN "user" END AS "user",
+                   CASE WHEN NOT warm THEN src_ip END AS src_ip,
+                   outcome = 'success' AS ok, exposed, NOT warm AS cold,
                    NOT warm AND exposed AND (outcome = 'failure' OR user_known) AND NOT
                        is_shared AS qualifying
             FROM j
