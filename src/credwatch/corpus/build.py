@@ -28,8 +28,9 @@ import json
 import os
 import shutil
 import tempfile
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +46,7 @@ from credwatch.corpus.layout import (
     CorruptCorpusError,
     Layer,
     LayerWriter,
+    PreparedBatch,
     bucket_of,
 )
 from credwatch.corpus.parse import ParsedBatch, prefix_of_filename, read_batches
@@ -67,6 +69,8 @@ _UINT32_MAX = 2**32 - 1
 #: Target records per partition: bounds the merge's memory (~30 bytes per record, x4).
 PARTITION_RECORDS = 4_000_000
 KEY_WIDTH = 16
+#: Threads that merge partitions (and parse input chunks) at once.
+THREADS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +132,7 @@ class ImportReport:
 
 
 class _Spill:
-    """Records partitioned by prefix range into append-only files."""
+    """Records partitioned by prefix range into append-only files (hashes, counts)."""
 
     def __init__(self, folder: Path, name: str, width: int, partitions: int) -> None:
         self.folder = folder
@@ -136,35 +140,40 @@ class _Spill:
         self.width = width
         self.partitions = partitions
         self.shift = 20 - partitions.bit_length() + 1
-        self.dtype = np.dtype([("h", f"V{width}"), ("c", "<u4")])
+        # Small keys: NumPy's stable sort is then a radix sort.
+        self.key_type = np.uint16 if partitions <= 1 << 16 else np.uint32
 
-    def _path(self, part: int) -> Path:
-        return self.folder / f"{self.name}.{part:05d}.spill"
+    def _paths(self, part: int) -> tuple[Path, Path]:
+        stem = f"{self.name}.{part:05d}"
+        return self.folder / f"{stem}.hashes.spill", self.folder / f"{stem}.counts.spill"
 
     def add(self, hashes: npt.NDArray[np.uint8], counts: npt.NDArray[np.uint32]) -> None:
         if hashes.shape[0] == 0:
             return
-        parts = bucket_of(hashes) >> self.shift
+        parts = (bucket_of(hashes) >> self.shift).astype(self.key_type)
         order = np.argsort(parts, kind="stable")
-        recs = np.empty(hashes.shape[0], dtype=self.dtype)
-        recs["h"] = np.ascontiguousarray(hashes[order]).view(f"V{self.width}").ravel()
-        recs["c"] = counts[order]
+        grouped_hashes = hashes[order]
+        grouped_counts = np.asarray(counts, dtype="<u4")[order]
         sorted_parts = parts[order]
-        bounds = np.flatnonzero(np.diff(sorted_parts)) + 1
-        starts = np.concatenate([[0], bounds])
-        ends = np.concatenate([bounds, [sorted_parts.size]])
-        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-            with self._path(int(sorted_parts[s])).open("ab") as out:
-                out.write(recs[s:e].tobytes())
+        bounds = np.flatnonzero(sorted_parts[1:] != sorted_parts[:-1]) + 1
+        starts = [0, *bounds.tolist()]
+        ends = [*bounds.tolist(), sorted_parts.size]
+        for s, e in zip(starts, ends, strict=True):
+            hashes_path, counts_path = self._paths(int(sorted_parts[s]))
+            with hashes_path.open("ab") as out:
+                out.write(grouped_hashes[s:e].data)
+            with counts_path.open("ab") as out:
+                out.write(grouped_counts[s:e].data)
 
     def read(self, part: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-        path = self._path(part)
-        if not path.exists():
+        hashes_path, counts_path = self._paths(part)
+        if not hashes_path.exists():
             return np.zeros((0, self.width), np.uint8), np.zeros(0, np.int64)
-        recs = np.fromfile(path, dtype=self.dtype)
-        path.unlink()
-        hashes = np.ascontiguousarray(recs["h"]).view(np.uint8).reshape(-1, self.width)
-        return hashes, recs["c"].astype(np.int64)
+        hashes = np.fromfile(hashes_path, dtype=np.uint8).reshape(-1, self.width)
+        counts = np.fromfile(counts_path, dtype="<u4").astype(np.int64)
+        hashes_path.unlink()
+        counts_path.unlink()
+        return hashes, counts
 
 
 def _sort_reduce(
@@ -177,20 +186,33 @@ def _sort_reduce(
     hashes = np.ascontiguousarray(hashes)
     head = hashes[:, :8].copy().view(">u8").ravel().astype(np.uint64)
     order = np.argsort(head, kind="stable")
-    sorted_head = head[order]
-    tied = np.flatnonzero(sorted_head[1:] == sorted_head[:-1])
-    if tied.size:
-        rows = hashes[order]
-        if bool((rows[tied] != rows[tied + 1]).any()):
-            # Distinct hashes sharing their first 8 bytes: sort on every byte.
-            keys = [hashes[:, i] for i in range(width - 1, -1, -1)]
-            order = np.lexsort(keys)
-    rows = hashes[order]
-    vals = counts[order]
-    new = np.ones(n, dtype=bool)
-    new[1:] = (rows[1:] != rows[:-1]).any(axis=1)
+    rows, new, tied, differ = _boundaries(hashes, head, order)
+    if differ.any():
+        # Distinct hashes sharing their first 8 bytes: sort on every byte.
+        order = np.lexsort([hashes[:, i] for i in range(width - 1, -1, -1)])
+        rows, new, tied, differ = _boundaries(hashes, head, order)
+    new[tied + 1] = differ
     starts = np.flatnonzero(new)
-    return rows[starts], np.add.reduceat(vals, starts)
+    return rows[starts], np.add.reduceat(counts[order], starts)
+
+
+def _boundaries(
+    hashes: npt.NDArray[np.uint8], head: npt.NDArray[np.uint64], order: npt.NDArray[np.intp]
+) -> tuple[
+    npt.NDArray[np.uint8], npt.NDArray[np.bool_], npt.NDArray[np.intp], npt.NDArray[np.bool_]
+]:
+    """Rows in ``order``, where their first 8 bytes change, and the ties on those bytes.
+
+    Only tied neighbours (duplicates, or rare distinct hashes sharing 8 bytes) are
+    compared in full: ``differ`` tells which of them are distinct.
+    """
+    rows = hashes[order]
+    sorted_head = head[order]
+    new = np.ones(rows.shape[0], dtype=bool)
+    np.not_equal(sorted_head[1:], sorted_head[:-1], out=new[1:])
+    tied = np.flatnonzero(~new[1:])
+    differ = (rows[tied] != rows[tied + 1]).any(axis=1)
+    return rows, new, tied, differ
 
 
 def _partitions_for(records: int) -> int:
@@ -232,12 +254,16 @@ def _inputs(paths: Sequence[Path]) -> list[tuple[str, str, list[Path]]]:
 
 
 def _parse_into(
-    files: list[Path], width: int, spill: _Spill, progress: Callable[[int], None] | None
+    files: list[Path],
+    width: int,
+    spill: _Spill,
+    progress: Callable[[int], None] | None,
+    pool: Executor,
 ) -> tuple[int, int, int, Counter[str]]:
     lines = blank = accepted = 0
     rejected: Counter[str] = Counter()
     for path in files:
-        for batch in _batches(path, width):
+        for batch in _batches(path, width, pool):
             spill.add(batch.hashes, batch.counts)
             lines += batch.lines
             blank += batch.blank
@@ -248,14 +274,14 @@ def _parse_into(
     return lines, blank, accepted, rejected
 
 
-def _batches(path: Path, width: int) -> Iterator[ParsedBatch]:
+def _batches(path: Path, width: int, pool: Executor) -> Iterator[ParsedBatch]:
     """Parsed chunks of one file, in order (memory bounded by the chunk size)."""
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     with handle:
-        yield from read_batches(handle, width, prefix_of_filename(path))
+        yield from read_batches(handle, width, prefix_of_filename(path), executor=pool)
 
 
 def import_files(
@@ -395,34 +421,56 @@ def _merge(
         writers["pairs"] = LayerWriter(work, "pairs", KEY_WIDTH)
     step = BUCKETS // partitions
     prev = previous.layers if previous else {}
+
+    def merge_part(part: int) -> list[tuple[str, PreparedBatch]]:
+        """One partition of every layer, sorted, merged and rendered (runs in a thread)."""
+        lo, hi = part * step, (part + 1) * step
+        out: list[tuple[str, PreparedBatch]] = []
+        new_index = spills["index"].read(part)
+        if refresh_keys:
+            idx_h, idx_c = _sort_reduce(*new_index)
+        else:
+            idx_h, idx_c = _previous(prev.get(f"index-{mode}"), lo, hi, width)
+        out.append((f"index-{mode}", writers[f"index-{mode}"].prepare(idx_h, _clip(idx_c))))
+        pieces_h = [idx_h]
+        pieces_c = [idx_c]
+        old_h, old_c = _previous(prev.get(mode), lo, hi, width)
+        pieces_h.append(old_h)
+        pieces_c.append(old_c)
+        if refresh_keys:
+            old_idx_h, old_idx_c = _previous(prev.get(f"index-{mode}"), lo, hi, width)
+            pieces_h.append(old_idx_h)
+            pieces_c.append(-old_idx_c)
+        file_h, file_c = spills["files"].read(part)
+        pieces_h.append(file_h)
+        pieces_c.append(file_c)
+        merged_h, merged_c = _sort_reduce(np.concatenate(pieces_h), np.concatenate(pieces_c))
+        positive = merged_c > 0
+        out.append((mode, writers[mode].prepare(merged_h[positive], _clip(merged_c[positive]))))
+        if refresh_keys:
+            for kind, layer_name in (("email", "emails"), ("pair", "pairs")):
+                keys, _ = _sort_reduce(*spills[kind].read(part))
+                ones = np.ones(keys.shape[0], dtype=np.uint32)
+                out.append((layer_name, writers[layer_name].prepare(keys, ones)))
+        return out
+
     try:
-        for part in range(partitions):
-            lo, hi = part * step, (part + 1) * step
-            new_index = spills["index"].read(part)
-            if refresh_keys:
-                idx_h, idx_c = _sort_reduce(*new_index)
-            else:
-                idx_h, idx_c = _previous(prev.get(f"index-{mode}"), lo, hi, width)
-            writers[f"index-{mode}"].append(idx_h, _clip(idx_c))
-            pieces_h = [idx_h]
-            pieces_c = [idx_c]
-            old_h, old_c = _previous(prev.get(mode), lo, hi, width)
-            pieces_h.append(old_h)
-            pieces_c.append(old_c)
-            if refresh_keys:
-                old_idx_h, old_idx_c = _previous(prev.get(f"index-{mode}"), lo, hi, width)
-                pieces_h.append(old_idx_h)
-                pieces_c.append(-old_idx_c)
-            file_h, file_c = spills["files"].read(part)
-            pieces_h.append(file_h)
-            pieces_c.append(file_c)
-            merged_h, merged_c = _sort_reduce(np.concatenate(pieces_h), np.concatenate(pieces_c))
-            positive = merged_c > 0
-            writers[mode].append(merged_h[positive], _clip(merged_c[positive]))
-            if refresh_keys:
-                for kind, layer_name in (("email", "emails"), ("pair", "pairs")):
-                    keys, _ = _sort_reduce(*spills[kind].read(part))
-                    writers[layer_name].append(keys, np.ones(keys.shape[0], dtype=np.uint32))
+        # Partitions are merged in worker threads (NumPy's sorts and copies run without
+        # the GIL) and written in order; at most THREADS + 1 are held at once.
+        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+            pending: deque[Future[list[tuple[str, PreparedBatch]]]] = deque()
+            try:
+                for part in range(partitions):
+                    pending.append(pool.submit(merge_part, part))
+                    if len(pending) > THREADS:
+                        for name, batch in pending.popleft().result():
+                            writers[name].write(batch)
+                while pending:
+                    for name, batch in pending.popleft().result():
+                        writers[name].write(batch)
+            except BaseException:
+                pool.shutdown(cancel_futures=True)
+                raise
         infos = {name: writer.close().as_json() for name, writer in writers.items()}
     except BaseException:
         for writer in writers.values():
@@ -514,23 +562,37 @@ def _parse_inputs(
     progress: Callable[[int], None] | None,
 ) -> list[FileReport]:
     reports: list[FileReport] = []
-    for label, digest, files in inputs:
-        if digest in known:
-            reports.append(FileReport(name=label, digest=digest, skipped=True))
-            continue
-        lines, blank, accepted, rejected = _parse_into(files, width, spill, progress)
-        if accepted == 0 and lines > blank:
-            raise _nothing_valid(label, lines, rejected, width, mode)
-        known.add(digest)
-        reports.append(
-            FileReport(
-                name=label,
-                digest=digest,
-                skipped=False,
-                lines=lines,
-                blank=blank,
-                accepted=accepted,
-                rejected_by_reason=dict(rejected),
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        for label, digest, files in inputs:
+            reports.append(
+                _parse_input(label, digest, files, known, width, mode, spill, progress, pool)
             )
-        )
     return reports
+
+
+def _parse_input(
+    label: str,
+    digest: str,
+    files: list[Path],
+    known: set[str],
+    width: int,
+    mode: Mode,
+    spill: _Spill,
+    progress: Callable[[int], None] | None,
+    pool: Executor,
+) -> FileReport:
+    if digest in known:
+        return FileReport(name=label, digest=digest, skipped=True)
+    lines, blank, accepted, rejected = _parse_into(files, width, spill, progress, pool)
+    if accepted == 0 and lines > blank:
+        raise _nothing_valid(label, lines, rejected, width, mode)
+    known.add(digest)
+    return FileReport(
+        name=label,
+        digest=digest,
+        skipped=False,
+        lines=lines,
+        blank=blank,
+        accepted=accepted,
+        rejected_by_reason=dict(rejected),
+    )

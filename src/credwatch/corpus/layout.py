@@ -42,6 +42,7 @@ __all__ = [
     "Layer",
     "LayerWriter",
     "Mode",
+    "PreparedBatch",
     "bucket_of",
     "prefix_buckets",
     "render_range",
@@ -144,6 +145,17 @@ class LayerInfo:
         return entry
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """Sorted records rendered for a :class:`LayerWriter` (see :meth:`LayerWriter.prepare`)."""
+
+    hashes: npt.NDArray[np.uint8]
+    counts: npt.NDArray[np.uint32]
+    bucket_counts: npt.NDArray[np.int64]
+    texts: list[bytes]
+    text_bytes: npt.NDArray[np.int64] | None
+
+
 class LayerWriter:
     """Appends sorted, de-duplicated records bucket range by bucket range.
 
@@ -162,27 +174,51 @@ class LayerWriter:
         self._last: bytes | None = None
         self.records = 0
 
-    def append(self, hashes: npt.NDArray[np.uint8], counts: npt.NDArray[np.uint32]) -> None:
-        """Write a batch of sorted records (strictly after everything written before)."""
+    def prepare(
+        self, hashes: npt.NDArray[np.uint8], counts: npt.NDArray[np.uint32]
+    ) -> PreparedBatch:
+        """Render a batch of sorted records for :meth:`write` (no state: safe in a thread)."""
+        buckets = bucket_of(hashes)
+        texts: list[bytes] = []
+        text_bytes = None
+        if self._text is not None and hashes.shape[0]:
+            text_bytes = np.zeros(BUCKETS, dtype=np.int64)
+            for start in range(0, hashes.shape[0], _TEXT_CHUNK):
+                stop = start + _TEXT_CHUNK
+                text, lengths = render_rows(hashes[start:stop], counts[start:stop])
+                texts.append(text)
+                text_bytes += np.bincount(
+                    buckets[start:stop], weights=lengths, minlength=BUCKETS
+                ).astype(np.int64)
+        return PreparedBatch(
+            hashes=np.ascontiguousarray(hashes),
+            counts=np.asarray(counts, dtype="<u4"),
+            bucket_counts=np.bincount(buckets, minlength=BUCKETS),
+            texts=texts,
+            text_bytes=text_bytes,
+        )
+
+    def write(self, batch: PreparedBatch) -> None:
+        """Write a prepared batch (strictly after everything written before)."""
+        hashes = batch.hashes
         if hashes.shape[0] == 0:
             return
         first = hashes[0].tobytes()
         if self._last is not None and first <= self._last:
             raise AssertionError("layer records out of order")  # a bug in the merge
         self._last = hashes[-1].tobytes()
-        self._hashes.write(np.ascontiguousarray(hashes).tobytes())
-        self._counts.write(np.asarray(counts, dtype="<u4").tobytes())
-        buckets = bucket_of(hashes)
-        self._bucket_counts += np.bincount(buckets, minlength=BUCKETS)
+        self._hashes.write(hashes.tobytes())
+        self._counts.write(batch.counts.tobytes())
+        self._bucket_counts += batch.bucket_counts
         self.records += int(hashes.shape[0])
-        if self._text is not None:
-            for start in range(0, hashes.shape[0], _TEXT_CHUNK):
-                stop = start + _TEXT_CHUNK
-                text, lengths = render_rows(hashes[start:stop], counts[start:stop])
+        if self._text is not None and batch.text_bytes is not None:
+            for text in batch.texts:
                 self._text.write(text)
-                self._text_bytes += np.bincount(
-                    buckets[start:stop], weights=lengths, minlength=BUCKETS
-                ).astype(np.int64)
+            self._text_bytes += batch.text_bytes
+
+    def append(self, hashes: npt.NDArray[np.uint8], counts: npt.NDArray[np.uint32]) -> None:
+        """Write a batch of sorted records (strictly after everything written before)."""
+        self.write(self.prepare(hashes, counts))
 
     def close(self) -> LayerInfo:
         """Flush, fsync and write the offsets table; return the manifest entry."""

@@ -19,18 +19,21 @@ Example:
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = [
     "CHUNK_BYTES",
     "MAX_LINE_BYTES",
+    "PARSE_AHEAD",
     "REJECT_REASONS",
     "ParsedBatch",
     "parse_chunk",
@@ -40,11 +43,17 @@ __all__ = [
 
 #: Bytes read per step; a whole number of lines is parsed from each.
 CHUNK_BYTES = 16 * 1024 * 1024
+#: Chunks parsed ahead of the one being consumed when parsing in threads.
+PARSE_AHEAD = 2
 #: A line longer than this cannot be a record; it is skipped and counted as ``overlong``.
 MAX_LINE_BYTES = 4096
 #: Counts are stored as uint32; a larger count is refused (``bad_count``).
 MAX_COUNT = 2**32 - 1
 _COUNT_DIGITS = 10
+_PAD = _COUNT_DIGITS
+_PAD_TAIL = 64
+_COUNT_POSITION = np.arange(_COUNT_DIGITS)
+_POWERS = 10 ** np.arange(_COUNT_DIGITS - 1, -1, -1, dtype=np.int64)
 
 #: Every reason a line can be rejected for.
 REJECT_REASONS = (
@@ -56,13 +65,17 @@ REJECT_REASONS = (
     "overlong",  # a line longer than MAX_LINE_BYTES
 )
 
-# ASCII -> nibble value, 255 for anything that is not a hex digit.
-_NIBBLE = np.full(256, 255, dtype=np.uint8)
-for _i, _c in enumerate(b"0123456789"):
-    _NIBBLE[_c] = _i
-for _i, _c in enumerate(b"abcdef"):
-    _NIBBLE[_c] = 10 + _i
-    _NIBBLE[_c - 32] = 10 + _i
+
+def _pair_table() -> npt.NDArray[np.uint16]:
+    """Two ASCII characters (the first in the low byte) -> their hex byte, 0xFFFF if not hex."""
+    table = np.full(1 << 16, 0xFFFF, dtype=np.uint16)
+    for first in b"0123456789abcdefABCDEF":
+        for second in b"0123456789abcdefABCDEF":
+            table[first | second << 8] = int(bytes((first, second)), 16)
+    return table
+
+
+_PAIR = _pair_table()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,14 +116,19 @@ def parse_chunk(data: bytes, width: int, prefix: str | None) -> ParsedBatch:
     Returns:
         The valid records, in input order, and counts of rejected lines by reason.
     """
-    buf = np.frombuffer(data, dtype=np.uint8)
-    if buf.size == 0:
+    if not data:
         return _empty(width, 0)
-    if buf[-1] != 10:
-        buf = np.concatenate([buf, np.array([10], dtype=np.uint8)])
+    # _PAD zero bytes in front let every count be read as the _COUNT_DIGITS bytes that
+    # end where its line ends, a fixed-size window, even on the first line; as many
+    # behind let a hash-sized window start anywhere.
+    end = _PAD + len(data)
+    buf = np.zeros(end + 1 + _PAD_TAIL, dtype=np.uint8)
+    buf[_PAD:end] = np.frombuffer(data, dtype=np.uint8)
+    if not data.endswith(b"\n"):
+        buf[end] = 10
     ends = np.flatnonzero(buf == 10)
     starts = np.empty_like(ends)
-    starts[0] = 0
+    starts[0] = _PAD
     starts[1:] = ends[:-1] + 1
     # Drop a CR before the LF.
     has_cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
@@ -135,8 +153,7 @@ def parse_chunk(data: bytes, width: int, prefix: str | None) -> ParsedBatch:
     if bad.any():
         # Tell "no ':' at all" from "':' elsewhere" (a hash of the wrong length).
         colon_pos = np.cumsum(buf == 58)
-        before_start = np.where(starts > 0, colon_pos[np.maximum(starts - 1, 0)], 0)
-        colons = colon_pos[np.maximum(ends - 1, 0)] - before_start
+        colons = colon_pos[np.maximum(ends - 1, 0)] - colon_pos[starts - 1]
         colons = np.where(length > 0, colons, 0)
         no_sep = bad & (colons == 0)
         _count(rejected, "no_separator", no_sep)
@@ -144,23 +161,25 @@ def parse_chunk(data: bytes, width: int, prefix: str | None) -> ParsedBatch:
     keep &= sep_ok
 
     rows = np.flatnonzero(keep)
-    # int32 offsets halve the gathers' memory traffic (chunks are far below 2 GiB).
-    index_type = np.int32 if buf.size < 2**31 else np.int64
-    s = starts[rows].astype(index_type)
-    e = ends[rows].astype(index_type)
-    # Hash nibbles.
-    gather = s[:, None] + np.arange(hex_chars, dtype=s.dtype)[None, :]
-    nib = _NIBBLE[buf[gather]]
-    non_hex = (nib == 255).any(axis=1)
-    # Count digits.
+    s = starts[rows]
+    e = ends[rows]
+    # Whole rows are copied out of fixed-size windows (a row gather, not a per-byte
+    # one) and decoded two hex characters at a time through a 64 Ki-entry table.
+    if prefix is None:
+        text = sliding_window_view(buf, hex_chars)[s]
+    else:
+        # A suffix has an odd length: start one byte early, put the prefix's last
+        # character there, and the pairs fall on byte boundaries again.
+        text = sliding_window_view(buf, hex_chars + 1)[s - 1]
+        text[:, 0] = ord(prefix[-1])
+    pairs = np.take(_PAIR, text.view("<u2"))
+    non_hex = _rows_over(pairs, 255)
+    # The count: the _COUNT_DIGITS bytes before the line end, right-aligned.
     clen = e - (s + hex_chars + 1)
-    cpos = s[:, None] + hex_chars + 1 + np.arange(_COUNT_DIGITS, dtype=s.dtype)[None, :]
-    digits = buf[np.minimum(cpos, buf.size - 1)].astype(np.int16) - 48
-    in_count = np.arange(_COUNT_DIGITS)[None, :] < clen[:, None]
-    bad_digit = (in_count & ((digits < 0) | (digits > 9))).any(axis=1)
-    value = np.zeros(rows.size, dtype=np.int64)
-    for j in range(_COUNT_DIGITS):
-        value = np.where(in_count[:, j], value * 10 + digits[:, j], value)
+    digits = sliding_window_view(buf, _COUNT_DIGITS)[e - _COUNT_DIGITS] - np.uint8(48)
+    digits *= _COUNT_POSITION[None, :] >= (_COUNT_DIGITS - clen)[:, None]
+    bad_digit = _rows_over(digits, 9)
+    value = digits.astype(np.int64) @ _POWERS
     bad_count = (clen < 1) | (clen > _COUNT_DIGITS) | bad_digit | (value > MAX_COUNT)
     _count(rejected, "non_hex", non_hex)
     bad_count &= ~non_hex
@@ -169,11 +188,10 @@ def parse_chunk(data: bytes, width: int, prefix: str | None) -> ParsedBatch:
     _count(rejected, "zero_count", zero)
     good = ~(non_hex | bad_count | zero)
 
-    nib = nib[good]
+    hashes = pairs[good].astype(np.uint8)
     if prefix is not None:
-        head = _NIBBLE[np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)]
-        nib = np.concatenate([np.broadcast_to(head, (nib.shape[0], 5)), nib], axis=1)
-    hashes = ((nib[:, 0::2] << 4) | nib[:, 1::2]).astype(np.uint8)
+        head = np.frombuffer(bytes.fromhex(prefix[:4]), dtype=np.uint8)
+        hashes = np.concatenate([np.broadcast_to(head, (hashes.shape[0], 2)), hashes], axis=1)
     counts = value[good].astype(np.uint32)
     return ParsedBatch(
         hashes=np.ascontiguousarray(hashes),
@@ -185,13 +203,41 @@ def parse_chunk(data: bytes, width: int, prefix: str | None) -> ParsedBatch:
 
 
 def read_batches(
-    stream: BinaryIO, width: int, prefix: str | None, chunk_bytes: int = CHUNK_BYTES
+    stream: BinaryIO,
+    width: int,
+    prefix: str | None,
+    chunk_bytes: int = CHUNK_BYTES,
+    executor: Executor | None = None,
 ) -> Iterator[ParsedBatch]:
     """Parse a stream chunk by chunk, each chunk cut at a line boundary.
 
     A line longer than :data:`MAX_LINE_BYTES` that spans chunks is skipped up to its
     end and counted once as ``overlong``; memory stays bounded by ``chunk_bytes``.
+    With an ``executor``, chunks are parsed in its threads while the next ones are
+    read (NumPy releases the GIL), :data:`PARSE_AHEAD` + 1 in flight, results in order.
     """
+    if executor is None:
+        for block in _line_blocks(stream, chunk_bytes):
+            yield _overlong_line(width) if block is None else parse_chunk(block, width, prefix)
+        return
+    pending: deque[Future[ParsedBatch] | ParsedBatch] = deque()
+    for block in _line_blocks(stream, chunk_bytes):
+        if block is None:
+            pending.append(_overlong_line(width))
+        else:
+            pending.append(executor.submit(parse_chunk, block, width, prefix))
+        while len(pending) > PARSE_AHEAD:
+            yield _result(pending.popleft())
+    while pending:
+        yield _result(pending.popleft())
+
+
+def _result(item: Future[ParsedBatch] | ParsedBatch) -> ParsedBatch:
+    return item if isinstance(item, ParsedBatch) else item.result()
+
+
+def _line_blocks(stream: BinaryIO, chunk_bytes: int) -> Iterator[bytes | None]:
+    """Blocks of whole lines; ``None`` stands for one overlong line (skipped)."""
     carry = b""
     skipping = False
     while True:
@@ -210,7 +256,7 @@ def read_batches(
             skipping = False
         if cut < 0:
             if len(data) > MAX_LINE_BYTES:
-                yield _overlong_line(width)
+                yield None
                 carry = b""
                 skipping = True
             else:
@@ -218,12 +264,19 @@ def read_batches(
             continue
         carry = data[cut + 1 :]
         if len(carry) > MAX_LINE_BYTES:
-            yield _overlong_line(width)
+            yield None
             carry = b""
             skipping = True
-        yield parse_chunk(data[: cut + 1], width, prefix)
+        yield data[: cut + 1]
     if carry and not skipping:
-        yield parse_chunk(carry, width, prefix)
+        yield carry
+
+
+def _rows_over(matrix: npt.NDArray[Any], limit: int) -> npt.NDArray[np.bool_]:
+    """Which rows hold a value above ``limit`` (one fast whole-matrix check first)."""
+    if matrix.max(initial=0) <= limit:
+        return np.zeros(matrix.shape[0], dtype=bool)
+    return np.asarray((matrix > limit).any(axis=1), dtype=bool)
 
 
 def _overlong_line(width: int) -> ParsedBatch:
