@@ -13,6 +13,7 @@ import pytest
 
 from credwatch.errors import ConfigError, UsageError
 from credwatch.index import ExposureIndex, ingest_files
+from credwatch.index import ingest as ingest_module
 from credwatch.index.ingest import _plaintext_connection
 from credwatch.index.passwords import ntlm
 from credwatch.index.seal import read_vault_file
@@ -365,3 +366,36 @@ def test_plaintext_connection_cannot_spill() -> None:
     finally:
         conn.close()
     assert setting == [("",)]
+
+
+@pytest.mark.parametrize("keys_in_memory", [True, False])
+def test_pairs_repeated_across_blocks_count_once(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys_in_memory: bool
+) -> None:
+    # Tiny blocks, so repeats fall into different blocks; without room for the keys
+    # in memory, DuckDB finds the repeats instead.
+    monkeypatch.setattr(ingest_module, "_BLOCK_BYTES", 64)
+    if not keys_in_memory:
+        monkeypatch.setattr(ingest_module, "_KEYS_IN_MEMORY", 0)
+    lines = ["taro@nifty.com:pw1", "hanako@cpi.ad.jp:x", "TARO@nifty.com:pw1", "taro@nifty.com:pw2"]
+    path = tmp_path / "repeats.txt"
+    path.write_text("\n".join(lines * 20) + "\n")
+    source = ingest(workspace, path).files[0].source
+    assert source is not None
+    assert (source.accepted, source.distinct_emails, source.distinct_pairs) == (80, 2, 3)
+    assert source.distinct_passwords == 3
+    keyer = workspace.keyer()
+    with ExposureIndex.open(workspace) as index:
+        rows = index.connection.execute("SELECT pair_key FROM exposures").fetchall()
+        assert index.check(password="pw1").password_count == 40
+        files = index.vault_files()
+    taro, hanako = keyer.email_key("taro@nifty.com"), keyer.email_key("hanako@cpi.ad.jp")
+    expected = {(taro, "pw1"), (hanako, "x"), (taro, "pw2")}
+    assert sorted(r[0] for r in rows) == sorted(keyer.pair_key(k, p) for k, p in expected)
+    sealed = {
+        (r["email_key"], r["password"])
+        for f in files
+        for t in read_vault_file(f, workspace.vault_private_key())
+        for r in t.to_pylist()
+    }
+    assert sealed == expected

@@ -8,11 +8,11 @@ Per file, in one transaction of the exposure index:
    disk disabled; rows are keyed in polars (:mod:`credwatch.index.keying`):
    plaintext exists only in this process's memory, never in the file database, its
    WAL or a temp directory;
-3. a writer thread inserts only ``(email_key, domain, pair_key)`` into the file
-   database and seals ``(email_key, password)`` into the vault while the next block is
-   keyed; distinct passwords are counted in memory and hashed (SHA-1, NTLM) once at
-   the end, stored without any link to an address; pairs repeated across blocks are
-   removed before the commit.
+3. one streaming ``INSERT`` puts only ``(email_key, domain, pair_key)`` into the
+   file database and ``(email_key, password)`` is sealed into the vault, while the next
+   blocks are read and keyed in background threads; distinct passwords are counted in
+   memory and hashed (SHA-1, NTLM) once at the end, stored without any link to an
+   address; pairs repeated across blocks are removed before the commit.
 
 A file whose content digest was already ingested is skipped.  A file that yields no
 valid line, or fails half-way (truncated archive, interrupt), leaves the index and the
@@ -25,11 +25,11 @@ import glob
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import duckdb
 import numpy as np
@@ -69,10 +69,16 @@ __all__ = ["FileOutcome", "IngestOptions", "IngestReport", "expand_paths", "inge
 #: Rejected line numbers kept per reason (numbers only, never content).
 SAMPLE_PER_REASON = 10
 _MERGE_PASSWORDS_AT = 2_000_000
+#: Bytes read per block (larger blocks spread polars' fixed costs over more lines).
+_BLOCK_BYTES = 8 * 1024 * 1024
 #: Rows whose key words (32 bytes each) are kept in memory to find repeated pairs.
 _KEYS_IN_MEMORY = 24_000_000
 _SHA1_LENGTH = 20
 _HEADER = "header"
+_T = TypeVar("_T")
+_EXPOSURE_BATCH = pa.schema(
+    [("email_key", pa.binary(16)), ("domain", pa.large_string()), ("pair_key", pa.binary(16))]
+)
 # Keeps the first row of each pair written more than once in this source.
 _DELETE_REPEATS = """DELETE FROM exposures WHERE rowid IN (
     SELECT rowid FROM (
@@ -242,8 +248,8 @@ def _plaintext_connection() -> duckdb.DuckDBPyConnection:
     return mem
 
 
-def _prefetch(chunks: Iterator[LineChunk]) -> Iterator[LineChunk]:
-    """Read (decompress, decode, split) the next block while this one is processed."""
+def _prefetch(chunks: Iterator[_T]) -> Iterator[_T]:
+    """Produce the next item in a thread while this one is processed."""
     with ThreadPoolExecutor(1, thread_name_prefix="credwatch-read") as pool:
         future = pool.submit(next, chunks, None)
         try:
@@ -276,60 +282,59 @@ class _Tally:
             kept.extend(sorted(lines)[: SAMPLE_PER_REASON - len(kept)])
 
 
-class _BlockWriter:
-    """Writes keyed blocks to ``exposures`` and the vault in a background thread.
+class _BlockFeed:
+    """Keyed blocks as Arrow batches for one ``INSERT`` statement, sealing as they pass.
 
-    One block at a time, so the next block is split and keyed (in polars, without the
-    GIL) while DuckDB inserts this one and the vault seals it.  The index connection is
-    only used by this thread until :meth:`close` returns.
+    DuckDB pulls the batches (one streaming statement keeps its memory flat, where one
+    statement per block would grow it by ~50 bytes a row until the commit) while the
+    next block is read and keyed in background threads.  What went wrong on the way
+    (a corrupt file, an interrupt) is kept and re-raised by :meth:`reraise` after
+    DuckDB has stopped, since DuckDB would only report that the stream failed.
     """
 
     def __init__(
-        self, conn: duckdb.DuckDBPyConnection, vault: VaultWriter, source_id: int, now: datetime
+        self,
+        blocks: Iterator[pl.DataFrame],
+        vault: VaultWriter,
+        progress: Callable[[], None] | None,
     ) -> None:
-        self._conn = conn
+        self._blocks = blocks
         self._vault = vault
-        self._params = [source_id, now]
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="credwatch-write")
-        self._pending: Future[None] | None = None
+        self._progress = progress
+        self._error: BaseException | None = None
 
-    def submit(self, block: pl.DataFrame) -> None:
-        """Queue one block (distinct pairs) after the previous one is written."""
-        self.wait()
-        if block.height:
-            self._pending = self._pool.submit(self._write, block)
+    def reader(self) -> pa.RecordBatchReader:
+        """The stream for DuckDB to scan."""
+        return pa.RecordBatchReader.from_batches(_EXPOSURE_BATCH, self._batches())
 
-    def wait(self) -> None:
-        """Wait for the queued block; raise what writing it raised."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
+    def reraise(self) -> None:
+        """Raise what stopped the stream, if anything did."""
+        if self._error is not None:
+            raise self._error
 
-    def close(self, *, discard: bool = False) -> None:
-        """Finish the queued block (``discard``: ignore its failure) and stop the thread."""
+    def _batches(self) -> Iterator[pa.RecordBatch]:
         try:
-            if discard and self._pending is not None:
-                wait([self._pending])
-                self._pending = None
-            self.wait()
-        finally:
-            self._pool.shutdown()
+            for block in self._blocks:
+                if self._progress is not None:
+                    self._progress()
+                if block.height:
+                    yield self._seal(block)
+        except BaseException as exc:  # noqa: BLE001 - kept and re-raised by reraise()
+            self._error = exc
+            raise _StreamStoppedError from None
 
-    def _write(self, block: pl.DataFrame) -> None:
+    def _seal(self, block: pl.DataFrame) -> pa.RecordBatch:
         email_key = fixed_binary([block["ehi"].to_numpy(), block["elo"].to_numpy()])
         pair_key = fixed_binary([block["phi"].to_numpy(), block["plo"].to_numpy()])
-        rows = pa.table(
-            {"email_key": email_key, "domain": block["domain"].to_arrow(), "pair_key": pair_key}
+        self._vault.seal(
+            pa.table({"email_key": email_key, "password": block["password"].to_arrow()})
         )
-        self._conn.register("cw_block", rows)
-        try:
-            self._conn.execute(
-                "INSERT INTO exposures SELECT email_key, domain, pair_key, ?, ? FROM cw_block",
-                self._params,
-            )
-        finally:
-            self._conn.unregister("cw_block")
-        self._vault.seal(pa.table({"email_key": email_key, "password": block["password"]}))
+        domain = block["domain"].to_arrow().cast(pa.large_string())
+        return pa.record_batch([email_key, domain, pair_key], schema=_EXPOSURE_BATCH)
+
+
+class _StreamStoppedError(Exception):
+    """Ends the Arrow stream DuckDB is reading; the cause is in ``_BlockFeed``."""
 
 
 class _FileIngest:
@@ -364,7 +369,7 @@ class _FileIngest:
         self.key_rows = 0
 
     def run(self) -> FileOutcome:
-        source = FileReader(encoding=self.opts.encoding).open(self.path)
+        source = FileReader(encoding=self.opts.encoding, block_bytes=_BLOCK_BYTES).open(self.path)
         digest = file_digest(self.path)
         if self.index.has_digest(digest):
             return FileOutcome(self.path, "skipped", error="already ingested (same content)")
@@ -380,20 +385,8 @@ class _FileIngest:
         now = datetime.now(UTC).replace(tzinfo=None)
         conn.execute("BEGIN TRANSACTION")
         published = False
-        blocks = _BlockWriter(conn, vault, source_id, now)
         try:
-            # Rows go straight into ``exposures`` inside the transaction (DuckDB writes
-            # full row groups to the file as they fill, so memory stays bounded); pairs
-            # repeated across blocks are removed at the end; a rollback drops it all.
-            try:
-                for chunk in _prefetch(source.chunks()):
-                    blocks.submit(self._chunk(chunk, choice))
-                    if self.on_progress is not None:
-                        self.on_progress(self.path, self.tally.lines)
-            except BaseException:
-                blocks.close(discard=True)
-                raise
-            blocks.close()
+            self._insert_exposures(source.chunks(), choice, vault, source_id, now)
             self._require_accepted()
             stats = self._finish(source_id, digest, choice, source.encoding, vault_name, now)
             vault.commit()
@@ -401,12 +394,47 @@ class _FileIngest:
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
+            _unregister(conn, "cw_blocks")
             if published:
                 vault.path.unlink(missing_ok=True)
             else:
                 vault.abort()
             raise
         return FileOutcome(self.path, "ingested", source=stats)
+
+    def _insert_exposures(
+        self,
+        chunks: Iterator[LineChunk],
+        choice: FormatChoice,
+        vault: VaultWriter,
+        source_id: int,
+        now: datetime,
+    ) -> None:
+        """Read, key, seal and insert every block in one streaming statement.
+
+        Three stages overlap: the reader thread decompresses and splits the next
+        block, the keying thread splits and keys the one after (polars, without the
+        GIL), DuckDB inserts this one.  Pairs repeated across blocks are removed
+        later (:meth:`_drop_repeated_pairs`); a rollback drops everything.
+        """
+        keyed = (self._chunk(chunk, choice) for chunk in _prefetch(chunks))
+        feed = _BlockFeed(_prefetch(keyed), vault, self._progress)
+        conn = self.index.connection
+        conn.register("cw_blocks", feed.reader())
+        try:
+            conn.execute(
+                "INSERT INTO exposures SELECT email_key, domain, pair_key, ?, ? FROM cw_blocks",
+                [source_id, now],
+            )
+        except BaseException:
+            feed.reraise()
+            raise
+        conn.unregister("cw_blocks")  # after a failure: after the rollback (run)
+        feed.reraise()
+
+    def _progress(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.path, self.tally.lines)
 
     def _require_accepted(self) -> None:
         if self.tally.accepted == 0:
@@ -532,12 +560,7 @@ class _FileIngest:
                 "SELECT norm, password FROM cw_parsed WHERE reason IS NULL"
             ).to_arrow_table()
         finally:
-            registered = {
-                str(r[0]) for r in mem.execute("SELECT view_name FROM duckdb_views()").fetchall()
-            }
-            for name in ("cw_in", "cw_na", "cw_fix"):
-                if name in registered:
-                    mem.unregister(name)  # drops DuckDB's reference to the Arrow data
+            _unregister(mem, "cw_in", "cw_na", "cw_fix")
             mem.execute("DROP TABLE IF EXISTS cw_parsed")
         frame = pl.from_arrow(accepted)
         assert isinstance(frame, pl.DataFrame)
@@ -697,9 +720,9 @@ def _repeated(keys: pl.DataFrame, hi: str, lo: str) -> pl.DataFrame:
     Keys are random, so repeats of the high word alone are nearly always repeats of
     the key; one hash pass over the high words settles the common case (none).
     """
+    if keys[hi].n_unique() == keys.height:
+        return keys.select(hi, lo).clear()
     candidates = keys.filter(pl.col(hi).is_duplicated())
-    if candidates.height == 0:
-        return candidates.select(hi, lo)
     return candidates.filter(pl.struct(hi, lo).is_duplicated()).select(hi, lo).unique()
 
 
@@ -709,6 +732,16 @@ def _surplus(keys: pl.DataFrame, repeated: pl.DataFrame, hi: str, lo: str) -> in
         return 0
     rows = keys.join(repeated, on=[hi, lo], how="semi").height
     return rows - repeated.height
+
+
+def _unregister(conn: duckdb.DuckDBPyConnection, *names: str) -> None:
+    """Drop the connection's references to registered Arrow data, where there are any."""
+    registered = {
+        str(r[0]) for r in conn.execute("SELECT view_name FROM duckdb_views()").fetchall()
+    }
+    for name in names:
+        if name in registered:
+            conn.unregister(name)
 
 
 def _reasons(rejected: Counter[str]) -> str:
