@@ -36,7 +36,7 @@ from credwatch.hunt.exim import EXIM
 from credwatch.hunt.httpauth import APACHE, NGINX
 from credwatch.hunt.interface import LineRule, LogParser
 from credwatch.hunt.postfix import POSTFIX
-from credwatch.hunt.reader import BLOCK_BYTES, Block, FileReader
+from credwatch.hunt.reader import BLOCK_BYTES, Block, Chunk, FileReader
 from credwatch.hunt.roundcube import ROUNDCUBE
 from credwatch.hunt.sshd import SSHD
 from credwatch.hunt.timestamps import BSD_PREFIX, bsd_fast, timestamp_sql
@@ -424,23 +424,26 @@ class Engine:
             reference = now
         tables: list[pa.Table] = []
         lines = 0
-        # Blocks are parsed in parallel (DuckDB and Arrow release the GIL), in order, with
-        # at most one block per worker waiting so memory stays bounded.
+
+        def work(chunk: Chunk, json_layout: bool) -> tuple[pa.Table, int]:
+            block = chunk.split()
+            nonempty = pc.sum(pc.greater(pc.binary_length(block.lines), 0)).as_py() or 0
+            return self.parse_block(block, json_layout=json_layout, reference=reference), nonempty
+
+        # Chunks are split and parsed in parallel (NumPy, Arrow and DuckDB release the
+        # GIL), in order, with at most one chunk per worker waiting: memory stays bounded.
         with ThreadPoolExecutor(max_workers=self._workers) as pool:
-            pending: deque[Future[pa.Table]] = deque()
-            for block in reader.blocks():
-                lines += pc.sum(pc.greater(pc.binary_length(block.lines), 0)).as_py() or 0
-                pending.append(
-                    pool.submit(
-                        self.parse_block,
-                        block,
-                        json_layout=reader.layout == "json",
-                        reference=reference,
-                    )
-                )
+            pending: deque[Future[tuple[pa.Table, int]]] = deque()
+            for chunk in reader.chunks():
+                pending.append(pool.submit(work, chunk, reader.layout == "json"))
                 while len(pending) > self._workers:
-                    tables.append(pending.popleft().result())
-            tables.extend(f.result() for f in pending)
+                    table, nonempty = pending.popleft().result()
+                    tables.append(table)
+                    lines += nonempty
+            for future in pending:
+                table, nonempty = future.result()
+                tables.append(table)
+                lines += nonempty
         events = finalize(tables, file_id)
         parsed = events.num_rows
         layout = "json" if self.force_json and reader.layout == "text" else reader.layout

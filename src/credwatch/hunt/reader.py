@@ -27,7 +27,7 @@ import zstandard
 
 from credwatch.errors import InputError
 
-__all__ = ["Block", "FileReader", "lines_to_array", "split_journal_export"]
+__all__ = ["Block", "Chunk", "FileReader", "lines_to_array", "split_journal_export"]
 
 BLOCK_BYTES = 16 * 1024 * 1024
 _STEP = 64 * 1024
@@ -55,6 +55,29 @@ class Block:
     first_line: int
     lines: pa.Array
     ts: pa.Array | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Whole lines as read, split into a :class:`Block` on demand (in a parsing thread).
+
+    Attributes:
+        first_line: 1-based number of the chunk's first line in the file.
+        data: the bytes of the lines (the last one may lack its ``\n``).
+        count: how many lines ``data`` holds.
+        block: the block itself when the container gave lines already (journal export).
+    """
+
+    first_line: int
+    data: bytes
+    count: int
+    block: Block | None = None
+
+    def split(self) -> Block:
+        """The chunk's lines as a :class:`Block`."""
+        if self.block is not None:
+            return self.block
+        return Block(first_line=self.first_line, lines=lines_to_array(self.data))
 
 
 def lines_to_array(data: bytes) -> pa.Array:
@@ -180,6 +203,12 @@ class FileReader:
 
     def blocks(self) -> Iterator[Block]:
         """Yield the file's lines in blocks; sets :attr:`error` instead of raising."""
+        for chunk in self.chunks():
+            yield chunk.split()
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Yield the file's lines in chunks not yet split into Arrow arrays (so the
+        caller can split them in worker threads); sets :attr:`error` instead of raising."""
         try:
             raw = self.path.open("rb")
         except OSError as exc:
@@ -188,7 +217,7 @@ class FileReader:
         with raw:
             stream = self._open(raw)
             try:
-                yield from self._blocks(stream)
+                yield from self._chunks(stream)
             finally:
                 if stream is not raw:
                     stream.close()
@@ -198,9 +227,11 @@ class FileReader:
         truncated stream loses only its last step; ``True`` at the end of the stream."""
         parts: list[bytes] = []
         size = 0
+        # Plain files are read a block at a time; compressed ones in small steps.
+        step = self.block_bytes if self.compression == "none" else _STEP
         while size < self.block_bytes:
             try:
-                piece = stream.read(min(_STEP, self.block_bytes - size))
+                piece = stream.read(min(step, self.block_bytes - size))
             except _STREAM_ERRORS:
                 self.error = (
                     f"{self.compression} stream is truncated or corrupt; read what came before"
@@ -212,7 +243,7 @@ class FileReader:
             size += len(piece)
         return b"".join(parts), False
 
-    def _blocks(self, stream: BinaryIO) -> Iterator[Block]:
+    def _chunks(self, stream: BinaryIO) -> Iterator[Chunk]:
         carry = b""
         line_no = 1
         first = True
@@ -236,26 +267,22 @@ class FileReader:
                 carry = data
                 continue
             carry = data[cut + 1 :]
-            block = self._make(data[: cut + 1], line_no)
-            if block is not None:
-                line_no += len(block.lines)
-                yield block
+            body = data[: cut + 1]
+            count = body.count(b"\n") + (0 if body.endswith(b"\n") else 1) if body else 0
+            if count:
+                yield Chunk(first_line=line_no, data=body, count=count)
+                line_no += count
 
-    def _make(self, data: bytes, line_no: int) -> Block | None:
-        lines = lines_to_array(data)
-        if len(lines) == 0:
-            return None
-        return Block(first_line=line_no, lines=lines)
-
-    def _journal(self, chunk: bytes, stream: BinaryIO, line_no: int, done: bool) -> Iterator[Block]:
+    def _journal(self, chunk: bytes, stream: BinaryIO, line_no: int, done: bool) -> Iterator[Chunk]:
         parts = [chunk]
         while not done:
             piece, done = self._read(stream)
             parts.append(piece)
         lines, stamps = split_journal_export(b"".join(parts))
         if lines:
-            yield Block(
+            block = Block(
                 first_line=line_no,
                 lines=pa.array(lines, pa.string()),
                 ts=pa.array(stamps, pa.timestamp("us")),
             )
+            yield Chunk(first_line=line_no, data=b"", count=len(lines), block=block)
