@@ -299,10 +299,11 @@ def hunt_files(
             leak = False
         else:
             try:
-                users = pc.unique(pc.drop_null(events.column("user")).combine_chunks())
-                flags = flag_exposure(con, users, workspace, cfg.default_domain)
+                # One hash pass gives the distinct users and each event's user code.
+                codes = pc.dictionary_encode(events.column("user").combine_chunks())
+                flags = flag_exposure(con, codes.dictionary, workspace, cfg.default_domain)
                 checked = int(pc.sum(pc.is_valid(flags)).as_py() or 0)
-                exposed = pc.take(flags, pc.index_in(events.column("user"), value_set=users))
+                exposed = flags.take(codes.indices)
             except ConfigError as exc:
                 skipped.append(f"leak_stuffing: exposure not checked ({exc.message})")
                 leak = False
