@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import glob
 import json
-from collections import Counter
+import threading
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,6 +77,9 @@ _KEYS_IN_MEMORY = 24_000_000
 _SHA1_LENGTH = 20
 _HEADER = "header"
 _T = TypeVar("_T")
+_U = TypeVar("_U")
+#: Threads splitting and keying blocks (polars releases the GIL).
+_KEY_WORKERS = 2
 _EXPOSURE_BATCH = pa.schema(
     [("email_key", pa.binary(16)), ("domain", pa.large_string()), ("pair_key", pa.binary(16))]
 )
@@ -268,6 +272,23 @@ def _prefetch(chunks: Iterator[_T]) -> Iterator[_T]:
                 close()
 
 
+def _ordered_map(
+    work: Callable[[_T], _U], items: Iterator[_T], workers: int = _KEY_WORKERS
+) -> Iterator[_U]:
+    """``map(work, items)`` on ``workers`` threads, in order, a few items ahead."""
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="credwatch-key")
+    pending: deque[Future[_U]] = deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(work, item))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 @dataclass(slots=True)
 class _Tally:
     lines: int = 0
@@ -280,6 +301,22 @@ class _Tally:
         kept = self.sample.setdefault(reason, [])
         if len(kept) < SAMPLE_PER_REASON:
             kept.extend(sorted(lines)[: SAMPLE_PER_REASON - len(kept)])
+
+    def add(self, block: _Tally) -> None:
+        """Add the tally of the next block (blocks in file order keep the same sample)."""
+        self.lines += block.lines
+        self.accepted += block.accepted
+        for reason, count in block.rejected.items():
+            self.reject(reason, count, block.sample[reason])
+
+
+@dataclass(frozen=True, slots=True)
+class _Keyed:
+    """One block, split and keyed: what the file-level steps need from it."""
+
+    tally: _Tally
+    rows: pl.DataFrame  # distinct pairs: key words, domain, password
+    counts: pl.DataFrame  # password, c (lines)
 
 
 class _BlockFeed:
@@ -294,13 +331,13 @@ class _BlockFeed:
 
     def __init__(
         self,
-        blocks: Iterator[pl.DataFrame],
+        blocks: Iterator[_Keyed],
         vault: VaultWriter,
-        progress: Callable[[], None] | None,
+        absorb: Callable[[_Keyed], None],
     ) -> None:
         self._blocks = blocks
         self._vault = vault
-        self._progress = progress
+        self._absorb = absorb
         self._error: BaseException | None = None
 
     def reader(self) -> pa.RecordBatchReader:
@@ -315,10 +352,9 @@ class _BlockFeed:
     def _batches(self) -> Iterator[pa.RecordBatch]:
         try:
             for block in self._blocks:
-                if self._progress is not None:
-                    self._progress()
-                if block.height:
-                    yield self._seal(block)
+                self._absorb(block)
+                if block.rows.height:
+                    yield self._seal(block.rows)
         except BaseException as exc:  # noqa: BLE001 - kept and re-raised by reraise()
             self._error = exc
             raise _StreamStoppedError from None
@@ -361,6 +397,7 @@ class _FileIngest:
         self.on_progress = on_progress
         self.keyer: Keyer = index.keyer
         self.tally = _Tally()
+        self.cursors = threading.local()
         self.passwords: list[pl.DataFrame] = []
         self.password_rows = 0
         # Key words of every written row, to find pairs repeated across blocks; None
@@ -413,12 +450,12 @@ class _FileIngest:
         """Read, key, seal and insert every block in one streaming statement.
 
         Three stages overlap: the reader thread decompresses and splits the next
-        block, the keying thread splits and keys the one after (polars, without the
-        GIL), DuckDB inserts this one.  Pairs repeated across blocks are removed
+        block, two keying threads split and key the blocks after it (polars, without
+        the GIL), DuckDB inserts this one.  Pairs repeated across blocks are removed
         later (:meth:`_drop_repeated_pairs`); a rollback drops everything.
         """
-        keyed = (self._chunk(chunk, choice) for chunk in _prefetch(chunks))
-        feed = _BlockFeed(_prefetch(keyed), vault, self._progress)
+        keyed = _ordered_map(lambda chunk: self._chunk(chunk, choice), _prefetch(chunks))
+        feed = _BlockFeed(keyed, vault, self._absorb)
         conn = self.index.connection
         conn.register("cw_blocks", feed.reader())
         try:
@@ -432,7 +469,11 @@ class _FileIngest:
         conn.unregister("cw_blocks")  # after a failure: after the rollback (run)
         feed.reraise()
 
-    def _progress(self) -> None:
+    def _absorb(self, block: _Keyed) -> None:
+        """Take in the next keyed block, in file order (in DuckDB's scanning thread)."""
+        self.tally.add(block.tally)
+        self._add_passwords(block.counts)
+        self._remember_keys(block.rows.select(KEY_COLUMNS))
         if self.on_progress is not None:
             self.on_progress(self.path, self.tally.lines)
 
@@ -445,26 +486,26 @@ class _FileIngest:
             )
 
     # -- one block ---------------------------------------------------------------------
-    def _chunk(self, chunk: LineChunk, choice: FormatChoice) -> pl.DataFrame:
-        """Split, validate and key one block; return its distinct pairs to write."""
-        tally = self.tally
-        tally.lines += len(chunk)
+    def _chunk(self, chunk: LineChunk, choice: FormatChoice) -> _Keyed:
+        """Split, validate and key one block (in a keying thread)."""
+        tally = _Tally(lines=len(chunk))
         for reason, numbers in chunk.pre_rejected.items():
             tally.reject(reason, len(numbers), numbers)
-        rows = self._split(chunk, choice)
-        tally.accepted += rows.height
-        self._add_passwords(rows["password"].value_counts(name="c"))
+        rows = self._split(chunk, choice, tally)
+        tally.accepted = rows.height
+        counts = rows["password"].value_counts(name="c")
         keyed = key_rows(rows, self.keyer)
         if _repeated(keyed, "phi", "plo").height:
             keyed = keyed.unique(subset=["phi", "plo"], keep="any")
-        self._remember_keys(keyed.select(KEY_COLUMNS))
-        return keyed
+        return _Keyed(tally, keyed, counts)
 
-    def _split(self, chunk: LineChunk, choice: FormatChoice) -> pl.DataFrame:
-        """Accepted ``(norm, password)`` rows of one block; rejections are tallied."""
+    def _split(self, chunk: LineChunk, choice: FormatChoice, tally: _Tally) -> pl.DataFrame:
+        """Accepted ``(norm, password)`` rows of one block; rejections go to ``tally``."""
         separator = choice.format.separator
         if separator is None or self.normalizer.domain_rules:
-            return self._general(chunk.lines, np.arange(len(chunk)), chunk.first_line, choice)
+            return self._general(
+                chunk.lines, np.arange(len(chunk)), chunk.first_line, choice, tally
+            )
         # Plain lines in one polars pass; the rest through the general path.
         lines = pl.Series("line", chunk.lines)
         fast = fast_split(lines, separator)
@@ -473,7 +514,9 @@ class _FileIngest:
         plain_rows = fast.filter(plain)
         if len(rest) == 0:
             return plain_rows
-        others = self._general(chunk.lines.take(pa.array(rest)), rest, chunk.first_line, choice)
+        others = self._general(
+            chunk.lines.take(pa.array(rest)), rest, chunk.first_line, choice, tally
+        )
         return pl.concat([plain_rows, others])
 
     def _general(
@@ -482,13 +525,14 @@ class _FileIngest:
         positions: npt.NDArray[np.int64],
         first_line: int,
         choice: FormatChoice,
+        tally: _Tally,
     ) -> pl.DataFrame:
         """Split and normalise lines in DuckDB (every format, every case).
 
         ``positions`` are the lines' offsets in the block (for their line numbers).
+        Each keying thread has its own cursor on the in-memory database.
         """
-        mem = self.mem
-        tally = self.tally
+        mem = self._cursor()
         numbers = pa.array(positions.astype(np.int64) + first_line, pa.int64())
         params: dict[str, Any] = {"dom": self.default_domain}
         if choice.format in (LeakFormat.CSV, LeakFormat.TSV):
@@ -529,7 +573,7 @@ class _FileIngest:
             FROM ({split_sql(table)})"""
 
         fix_join, fix_value = (
-            self._non_ascii_fixes(parsed_sql(subset), params) if subset else ("", "NULL")
+            self._non_ascii_fixes(mem, parsed_sql(subset), params) if subset else ("", "NULL")
         )
         norm_sql = self.normalizer.sql("p.address")
         mem.execute(
@@ -566,9 +610,19 @@ class _FileIngest:
         assert isinstance(frame, pl.DataFrame)
         return frame.cast({"norm": pl.String, "password": pl.String})
 
-    def _non_ascii_fixes(self, parsed_sql: str, params: dict[str, Any]) -> tuple[str, str]:
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor on the in-memory (plaintext) database."""
+        cursor: duckdb.DuckDBPyConnection | None = getattr(self.cursors, "mem", None)
+        if cursor is None:
+            cursor = self.mem.cursor()
+            self.cursors.mem = cursor
+        return cursor
+
+    def _non_ascii_fixes(
+        self, mem: duckdb.DuckDBPyConnection, parsed_sql: str, params: dict[str, Any]
+    ) -> tuple[str, str]:
         """Normalise the (rare) non-ASCII addresses in Python; return SQL join pieces."""
-        raw = self.mem.sql(
+        raw = mem.sql(
             f"SELECT DISTINCT address FROM ({parsed_sql}) "
             "WHERE reason IS NULL AND strlen(address) <> length(address)",
             params=params,
@@ -582,7 +636,7 @@ class _FileIngest:
                 "norm": pa.array([self.normalizer.try_normalize(v) for v in values], pa.string()),
             }
         )
-        self.mem.register("cw_fix", fixes)
+        mem.register("cw_fix", fixes)
         return "LEFT JOIN cw_fix f ON p.address = f.raw", "f.norm"
 
     def _add_passwords(self, counts: pl.DataFrame) -> None:
