@@ -10,10 +10,14 @@ What it does (everything on 127.0.0.1, bounded, stopped at the end):
    exposure index from a small synthetic leak for ``/v1/check``;
 3. load: starts ``credwatch serve`` with ``--workers`` uvicorn workers and drives it with
    ``wrk`` (Debian's package; installed with apt-get when missing and run as root) for
-   ``--seconds`` per scenario: ``/range`` on random populated prefixes, cold (cache off)
-   and warm (per-worker cache), ``/v1/check`` with a bearer token; and the baseline, a
+   ``--seconds`` per scenario: ``/range`` on random populated prefixes, from the
+   pre-rendered text layer and, for comparison, rendered per request (no text layer,
+   cache off), ``/v1/check`` with a bearer token; and the baseline, a
    bare ASGI app returning a static body of the same size through the same number of
-   uvicorn workers (the ceiling on this machine).
+   uvicorn workers (the ceiling on this machine).  Round 1 meets freshly started
+   workers (cold); later rounds are warm.  Besides wrk's req/s and latency, the servers'
+   CPU time per answered request (all workers, from /proc) is reported: on a shared,
+   loaded machine it is steadier than req/s.
 
 Usage::
 
@@ -64,31 +68,50 @@ STATIC_APP = textwrap.dedent(
 
 
 def write_hibp_file(path: Path, hashes: np.ndarray, counts: np.ndarray) -> None:
-    """Write ``HASH:COUNT`` CRLF lines (vectorised in blocks)."""
-    with path.open("wb") as out:
+    """Append ``HASH:COUNT`` CRLF lines (vectorised in blocks)."""
+    with path.open("ab") as out:
         for start in range(0, hashes.shape[0], 1_000_000):
-            h = hashes[start : start + 1_000_000]
-            c = counts[start : start + 1_000_000]
-            hexed = binascii.hexlify(h.tobytes()).upper()
-            rows = np.frombuffer(hexed, dtype="S40")
-            text = b"\r\n".join(
-                a + b":" + str(b).encode() for a, b in zip(rows.tolist(), c.tolist(), strict=True)
-            )
-            out.write(text + b"\r\n")
+            stop = start + 1_000_000
+            out.write(hibp_lines(hashes[start:stop], counts[start:stop]))
 
 
-def bench_import(tmp: Path, lines: int) -> tuple[float, int]:
+def hibp_lines(hashes: np.ndarray, counts: np.ndarray) -> bytes:
+    """``HASH:COUNT\\r\\n`` lines of 20-byte hashes, counts without leading zeros."""
+    n = hashes.shape[0]
+    hexed = np.frombuffer(binascii.hexlify(hashes.tobytes()).upper(), dtype=np.uint8)
+    counts = counts.astype(np.int64)
+    powers = 10 ** np.arange(9, -1, -1, dtype=np.int64)
+    rows = np.empty((n, 53), dtype=np.uint8)
+    rows[:, :40] = hexed.reshape(n, 40)
+    rows[:, 40] = ord(":")
+    rows[:, 41:51] = counts[:, None] // powers[None, :] % 10 + ord("0")
+    rows[:, 51:] = np.frombuffer(b"\r\n", dtype=np.uint8)
+    width = np.searchsorted(powers[::-1], counts, side="right")
+    keep = np.ones((n, 53), dtype=bool)
+    keep[:, 41:51] = np.arange(10)[None, :] >= (10 - width)[:, None]
+    return bytes(rows[keep].tobytes())
+
+
+def bench_import(tmp: Path, lines: int) -> tuple[float, float, int]:
+    """Time ``import_files`` on a generated file of ``lines`` random SHA-1 hashes.
+
+    Returns wall seconds, CPU seconds (all threads) and the records imported.
+    """
     rng = np.random.default_rng(7)
     path = tmp / "import.txt"
-    hashes = rng.integers(0, 256, (lines, 20), dtype=np.uint8)
-    write_hibp_file(path, hashes, rng.integers(1, 5000, lines))
+    for start in range(0, lines, 1_000_000):
+        size = min(1_000_000, lines - start)
+        hashes = rng.integers(0, 256, (size, 20), dtype=np.uint8)
+        write_hibp_file(path, hashes, rng.integers(1, 5000, size))
     root = tmp / "import-corpus"
     started = time.perf_counter()
+    cpu_started = time.process_time()
     report = import_files(root, [path], mode="sha1", index=None)
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     path.unlink()
     shutil.rmtree(root)
-    return seconds, report.records
+    return seconds, cpu, report.records
 
 
 def build_dense_corpus(ws: Workspace, tmp: Path, prefixes: int, density: int) -> list[str]:
@@ -154,7 +177,27 @@ def ensure_wrk() -> str:
 _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def run_wrk(wrk: str, url: str, script: Path, seconds: int, conns: int) -> dict[str, float]:
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its descendants so far (Linux /proc)."""
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        pending += [int(child) for child in children]
+    return total
+
+
+def run_wrk(
+    wrk: str, url: str, script: Path, seconds: int, conns: int, server: int
+) -> dict[str, float]:
+    """One wrk run; also the server's CPU time per answered request (robust to load)."""
+    cpu_before = tree_cpu_seconds(server)
     out = subprocess.run(
         [wrk, "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(script), url],
         check=True,
@@ -162,7 +205,10 @@ def run_wrk(wrk: str, url: str, script: Path, seconds: int, conns: int) -> dict[
         text=True,
         timeout=seconds + 60,
     ).stdout
+    cpu = tree_cpu_seconds(server) - cpu_before
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
+    answered = float(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    result["cpu_us"] = 1e6 * cpu / max(answered, 1.0)
     for pct in ("50", "99"):
         m = re.search(rf"^\s+{pct}(?:\.000)?%\s+([\d.]+)(us|ms|s)", out, re.M)
         result[f"p{pct}"] = float(m.group(1)) * _UNIT[m.group(2)] if m else float("nan")
@@ -275,8 +321,15 @@ def start_static(tmp: Path, body_bytes: int, workers: int) -> tuple[subprocess.P
     return proc, port
 
 
-def row(label: str, r: dict[str, float]) -> tuple[str, str, str, str, str]:
-    return (label, f"{r['rps']:,.0f}", f"{r['p50']:.2f}", f"{r['p99']:.2f}", f"{r['non2xx']:.0f}")
+def row(label: str, r: dict[str, float]) -> tuple[str, ...]:
+    return (
+        label,
+        f"{r['rps']:,.0f}",
+        f"{r['p50']:.2f}",
+        f"{r['p99']:.2f}",
+        f"{r['cpu_us']:.0f}",
+        f"{r['non2xx']:.0f}",
+    )
 
 
 def main() -> None:
@@ -290,16 +343,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     wrk = ensure_wrk()
-    rows: list[tuple[str, str, str, str, str]] = []
+    rows: list[tuple[str, ...]] = []
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="cw-bench-") as tmpdir:
         tmp = Path(tmpdir)
         if args.import_lines:
-            seconds, records = bench_import(tmp, args.import_lines)
+            load = os.getloadavg()[0]
+            seconds, cpu, records = bench_import(tmp, args.import_lines)
             rate = records / seconds
             notes.append(
-                f"import: {records:,} hashes in {seconds:.1f} s = {rate:,.0f}/s; "
-                f"100 M extrapolated linearly: {1e8 / rate:.0f} s (target <= 120 s)"
+                f"import: {records:,} hashes in {seconds:.1f} s wall = {rate:,.0f}/s, "
+                f"{cpu:.1f} CPU s (load average {load:.1f} -> {os.getloadavg()[0]:.1f}); "
+                f"100 M extrapolated linearly: {1e8 / rate:.0f} s wall, "
+                f"{cpu * 1e8 / records:.0f} CPU s (target <= 120 s)"
             )
             print(notes[-1], flush=True)
         ws = Workspace(root=tmp / "ws")
@@ -321,6 +377,7 @@ def main() -> None:
         procs: list[subprocess.Popen[bytes]] = []
         try:
             urls = {}
+            pids = {}
             for label, target in (
                 ("/range (pre-rendered text)", ws),
                 ("/range (render per request)", strip_text_layers(ws)),
@@ -328,12 +385,14 @@ def main() -> None:
                 port = free_port()
                 procs.append(start_server(target, port, args.workers, cache_mb=0))
                 urls[label] = f"http://127.0.0.1:{port}"
+                pids[label] = procs[-1].pid
             first = urls["/range (pre-rendered text)"]
             body_bytes = len(httpx.get(f"{first}/range/{prefixes[0]}").content)
             static_proc, static_port = start_static(tmp, body_bytes, args.workers)
             procs.append(static_proc)
             static = f"baseline: static {body_bytes:,} B body"
             urls[static] = f"http://127.0.0.1:{static_port}"
+            pids[static] = static_proc.pid
             wait_ready(f"{urls[static]}/")
             results: dict[str, list[dict[str, float]]] = {label: [] for label in urls}
             results["/v1/check"] = []
@@ -342,13 +401,20 @@ def main() -> None:
             for _ in range(args.rounds):
                 for label, url in urls.items():
                     results[label].append(
-                        run_wrk(wrk, url, rscript, args.seconds, args.connections)
+                        run_wrk(wrk, url, rscript, args.seconds, args.connections, pids[label])
                     )
                 ratios.append(
                     results["/range (pre-rendered text)"][-1]["rps"] / results[static][-1]["rps"]
                 )
                 results["/v1/check"].append(
-                    run_wrk(wrk, f"{first}/v1/check", cscript, args.seconds, args.workers)
+                    run_wrk(
+                        wrk,
+                        f"{first}/v1/check",
+                        cscript,
+                        args.seconds,
+                        args.workers,
+                        pids["/range (pre-rendered text)"],
+                    )
                 )
             notes.append(f"/v1/check {check_histogram(first)}")
             notes.append(
@@ -359,15 +425,23 @@ def main() -> None:
             for proc in procs:
                 stop(proc)
         for label, runs in results.items():
-            rows.append(row(f"{label} (median of {len(runs)})", median_run(runs)))
+            # The first round meets freshly started workers (cold); later ones are warm.
+            rows.append(row(f"{label}, cold (round 1)", runs[0]))
+            if len(runs) > 1:
+                rows.append(row(f"{label}, warm (median of {len(runs) - 1})", median_run(runs[1:])))
     print(
         f"\n{args.workers} uvicorn workers, wrk -t1 -c{args.connections} -d{args.seconds}s "
         f"(/v1/check: -c{args.workers}) x {args.rounds} rounds "
         f"on the same {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
     )
-    print(f"{'scenario':38} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    print(
+        f"{'scenario':58} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu us/req':>10} "
+        f"{'non-2xx':>7}"
+    )
     for cells in rows:
-        print(f"{cells[0]:38} {cells[1]:>10} {cells[2]:>8} {cells[3]:>8} {cells[4]:>8}")
+        print(
+            f"{cells[0]:58} {cells[1]:>8} {cells[2]:>7} {cells[3]:>7} {cells[4]:>10} {cells[5]:>7}"
+        )
     for note in notes:
         print(note)
     print("targets: /range >= 10,000 req/s with p99 <= 10 ms; /v1/check p99 <= 2 ms")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,36 @@ def test_garbage_is_counted_never_fatal(data: bytes, chunk: int) -> None:
     for batch in parsed:
         assert batch.lines == batch.counts.size + batch.blank + sum(batch.rejected.values())
         assert set(batch.rejected) <= set(REJECT_REASONS)
+
+
+suffix_records = st.lists(
+    st.tuples(st.binary(min_size=20, max_size=20), st.integers(1, 2**32 - 1)), max_size=30
+)
+
+
+@given(suffix_records, st.sampled_from(["\n", "\r\n"]), st.integers(1, 120))
+@settings(max_examples=40, deadline=None)
+def test_per_prefix_lines_round_trip(rows: list[tuple[bytes, int]], eol: str, chunk: int) -> None:
+    # Suffixes have an odd number of hex characters; the prefix's last one completes them.
+    prefix = "21BD1"
+    full = [bytes.fromhex(prefix + h.hex().upper()[5:]) for h, _ in rows]
+    text = eol.join(
+        f"{h.hex().upper()[5:]}:{c}" for h, (_, c) in zip(full, rows, strict=True)
+    ).encode()
+    parsed = list(read_batches(io.BytesIO(text), 20, prefix, chunk_bytes=chunk))
+    assert [bytes(r) for b in parsed for r in b.hashes] == full
+    assert [int(c) for b in parsed for c in b.counts] == [c for _, c in rows]
+
+
+@given(st.lists(st.sampled_from([f"{H}:7", f"{H[:-1]}G:1", f"{H}:0", "", "x" * 70]), max_size=80))
+@settings(max_examples=40, deadline=None)
+def test_parsing_in_threads_gives_the_serial_result(lines: list[str]) -> None:
+    data = "\r\n".join(lines).encode()
+    serial = list(read_batches(io.BytesIO(data), 20, None, chunk_bytes=64))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        threaded = list(read_batches(io.BytesIO(data), 20, None, chunk_bytes=64, executor=pool))
+    assert len(threaded) == len(serial)
+    for a, b in zip(serial, threaded, strict=True):
+        assert a.hashes.tobytes() == b.hashes.tobytes()
+        assert a.counts.tolist() == b.counts.tolist()
+        assert (a.lines, a.blank, a.rejected) == (b.lines, b.blank, b.rejected)

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
@@ -90,11 +91,20 @@ def build_deps(ws: Workspace, settings: ServeSettings | None = None) -> ServeDep
 
 
 def app_from_env() -> ASGIApp:
-    """The app of the workspace in ``CREDWATCH_HOME`` (the uvicorn worker factory)."""
+    """The app of the workspace in ``CREDWATCH_HOME`` (the uvicorn worker factory).
+
+    Everything built up to here (the app, FastAPI's models, NumPy, the mapped corpus)
+    lives as long as the worker: it is frozen out of the garbage collector's sight, so
+    the collections that request garbage triggers do not walk it (measured: lower CPU
+    per range request and a lower p99).
+    """
     root = os.environ.get(ENV_HOME)
     if not root:
         raise ConfigError(f"{ENV_HOME} is not set for the server worker")
-    return create_server_app(build_deps(Workspace.resolve(None).require()))
+    app = create_server_app(build_deps(Workspace.resolve(None).require()))
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def refresh_index_snapshot(ws: Workspace) -> list[ImportReport]:
