@@ -43,6 +43,7 @@ from credwatch.errors import ConfigError, InputError, UsageError
 from credwatch.index.exposure import ExposureIndex, SourceStats
 from credwatch.index.keying import (
     KEY_COLUMNS,
+    PLAINTEXT_ENGINE,
     fast_split,
     fixed_binary,
     hex_words,
@@ -197,7 +198,11 @@ def ingest_files(
         normalize_encoding_name(opts.encoding)
     public_key = ws.vault_public_key()
     outcomes: list[FileOutcome] = []
-    with ExposureIndex.open(ws, read_only=False) as index:
+    # Eager polars operations on plaintext run on the in-memory engine too.
+    with (
+        pl.Config(engine_affinity=PLAINTEXT_ENGINE),
+        ExposureIndex.open(ws, read_only=False) as index,
+    ):
         index.connection.execute(f"SET memory_limit = '{_INDEX_MEMORY_LIMIT}'")
         _clean_orphans(ws.vault_dir)
         mem = _plaintext_connection()

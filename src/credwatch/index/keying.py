@@ -19,6 +19,8 @@ and become ``BINARY(16)`` blobs with :func:`fixed_binary` on their way to DuckDB
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import numpy.typing as npt
 import polars as pl
@@ -30,6 +32,7 @@ from credwatch.normalize import DOMAIN_PATTERN, MAX_ADDRESS_LENGTH
 
 __all__ = [
     "KEY_COLUMNS",
+    "PLAINTEXT_ENGINE",
     "fast_split",
     "fixed_binary",
     "hex_words",
@@ -39,6 +42,9 @@ __all__ = [
     "sha256_hex",
 ]
 
+#: The polars engine for plaintext: the streaming engine may spill to disk under
+#: memory pressure, the in-memory engine never does.
+PLAINTEXT_ENGINE: Literal["in-memory"] = "in-memory"
 #: The key columns of :func:`key_rows`: email key words, then pair key words.
 KEY_COLUMNS = ("ehi", "elo", "phi", "plo")
 # A separator as a character of a regular-expression class.
@@ -126,7 +132,7 @@ def key_rows(accepted: pl.DataFrame, keyer: Keyer) -> pl.DataFrame:
             domain=pl.col("norm").str.split_exact("@", 1).struct.field("field_1"),
             password=pl.col("password"),
         )
-        .collect()
+        .collect(engine=PLAINTEXT_ENGINE)
     )
 
 
