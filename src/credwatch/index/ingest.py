@@ -512,17 +512,13 @@ class _FileIngest:
                 chunk.lines, np.arange(len(chunk)), chunk.first_line, choice, tally
             )
         # Plain lines in one polars pass; the rest through the general path.
-        lines = pl.Series("line", chunk.lines)
-        fast = fast_split(lines, separator)
-        plain = fast["norm"].is_not_null()
-        rest = np.flatnonzero((~plain & lines.is_not_null()).to_numpy())
-        plain_rows = fast.filter(plain)
-        if len(rest) == 0:
-            return plain_rows
+        fast = fast_split(pl.Series("line", chunk.lines), separator)
+        if len(fast.rest) == 0:
+            return fast.rows
         others = self._general(
-            chunk.lines.take(pa.array(rest)), rest, chunk.first_line, choice, tally
+            chunk.lines.take(pa.array(fast.rest)), fast.rest, chunk.first_line, choice, tally
         )
-        return pl.concat([plain_rows, others])
+        return pl.concat([fast.rows, others])
 
     def _general(
         self,

@@ -19,6 +19,7 @@ and become ``BINARY(16)`` blobs with :func:`fixed_binary` on their way to DuckDB
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -33,6 +34,7 @@ from credwatch.normalize import DOMAIN_PATTERN, MAX_ADDRESS_LENGTH
 __all__ = [
     "KEY_COLUMNS",
     "PLAINTEXT_ENGINE",
+    "PlainSplit",
     "fast_split",
     "fixed_binary",
     "hex_words",
@@ -69,28 +71,43 @@ def plain_address_pattern(separator: str) -> str:
     return rf"^{local}@{domain}$"
 
 
-def fast_split(lines: pl.Series, separator: str) -> pl.DataFrame:
-    """Split plain lines; ``norm`` is the normalised address, null where not plain.
+@dataclass(frozen=True, slots=True)
+class PlainSplit:
+    """The plain lines of a block, split, and where the others are.
+
+    Attributes:
+        rows: ``norm`` (the normalised address) and ``password`` of each plain line.
+        rest: positions in the block of the lines that are neither plain nor null.
+    """
+
+    rows: pl.DataFrame
+    rest: npt.NDArray[np.int64]
+
+
+def fast_split(lines: pl.Series, separator: str) -> PlainSplit:
+    """Split the plain lines of a block.
 
     A line is cut at its first separator.  When that leaves a plain address (see
     :func:`plain_address_pattern`: no separator, hence none before the ``@``) and a
     non-empty password, the cut is the general path's (the first separator after the
     ``@``) and the address needs no more normalising than lowercasing.
-
-    Returns a frame of ``norm`` and ``password``, one row per input line (null
-    wherever the line is not plain, or null).
     """
-    parts = lines.str.splitn(separator, 2).struct.unnest()
     address, password = pl.col("field_0"), pl.col("field_1")
-    plain = (
-        address.str.contains(plain_address_pattern(separator))
-        & (address.str.len_bytes() <= MAX_ADDRESS_LENGTH)
-        & (password.str.len_bytes() > 0)
+    parts = (
+        lines.str.splitn(separator, 2)
+        .struct.unnest()
+        .with_columns(
+            plain=(
+                address.str.contains(plain_address_pattern(separator))
+                & (address.str.len_bytes() <= MAX_ADDRESS_LENGTH)
+                & (password.str.len_bytes() > 0)
+            ).fill_null(value=False)
+        )
     )
-    return parts.select(
-        norm=pl.when(plain).then(address.str.to_lowercase()),
-        password=pl.when(plain).then(password),
-    )
+    plain = parts["plain"]
+    rows = parts.filter(plain).select(norm=address.str.to_lowercase(), password=password)
+    rest = np.flatnonzero((~plain & lines.is_not_null()).to_numpy())
+    return PlainSplit(rows, rest.astype(np.int64))
 
 
 def sha256_hex(data: pl.Expr) -> pl.Expr:
