@@ -81,6 +81,8 @@ def test_audit_cli_end_to_end_every_finding(audit_setup: AuditSetup) -> None:
     assert rows[0]["findings"][0] == "pair_valid"  # highest priority first
 
     table = pq.read_table(ws.runs_dir / summary["run"] / "accounts.parquet").to_pylist()
+    ranked = sorted(table, key=lambda r: (-r["risk_score"], r["id"]))
+    assert [r["priority"] for r in ranked] == list(range(1, len(table) + 1))
     masked = {r["id"]: r["masked_email"] for r in table}
     assert masked["1"] == mask_email(CANARY_ADDRESSES[0])
     assert masked["6"] == mask_email("widecanary@nifty.com")

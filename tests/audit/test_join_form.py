@@ -7,7 +7,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credwatch.audit.engine import _join_form_sql
+from credwatch.audit.load import join_form_sql as _join_form_sql
 from credwatch.normalize import InvalidAddressError, Normalizer, mask_email
 
 ASCII_ADDRESSY = st.text(
