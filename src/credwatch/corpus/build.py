@@ -192,6 +192,8 @@ def _sort_reduce(
         order = np.lexsort([hashes[:, i] for i in range(width - 1, -1, -1)])
         rows, new, tied, differ = _boundaries(hashes, head, order)
     new[tied + 1] = differ
+    if bool(new.all()):
+        return rows, counts[order]  # no duplicates: nothing to sum, no second copy
     starts = np.flatnonzero(new)
     return rows[starts], np.add.reduceat(counts[order], starts)
 
