@@ -372,9 +372,11 @@ def test_plaintext_connection_cannot_spill() -> None:
 def test_pairs_repeated_across_blocks_count_once(
     workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys_in_memory: bool
 ) -> None:
-    # Tiny blocks, so repeats fall into different blocks; without room for the keys
-    # in memory, DuckDB finds the repeats instead.
+    # Tiny blocks, so repeats fall into different blocks and password counts are
+    # merged across blocks; without room for the keys in memory, DuckDB finds the
+    # repeats instead.
     monkeypatch.setattr(ingest_module, "_BLOCK_BYTES", 64)
+    monkeypatch.setattr(ingest_module, "_MERGE_PASSWORDS_AT", 1)  # merge counts often
     if not keys_in_memory:
         monkeypatch.setattr(ingest_module, "_KEYS_IN_MEMORY", 0)
     lines = ["taro@nifty.com:pw1", "hanako@cpi.ad.jp:x", "TARO@nifty.com:pw1", "taro@nifty.com:pw2"]

@@ -405,6 +405,7 @@ class _FileIngest:
         self.cursors = threading.local()
         self.passwords: list[pl.DataFrame] = []
         self.password_rows = 0
+        self.merged_passwords = False  # passwords[0] holds merged counts
         # Key words of every written row, to find pairs repeated across blocks; None
         # once the file is too large to keep them (DuckDB then finds them).
         self.keys: list[pl.DataFrame] | None = []
@@ -641,11 +642,16 @@ class _FileIngest:
         return "LEFT JOIN cw_fix f ON p.address = f.raw", "f.norm"
 
     def _add_passwords(self, counts: pl.DataFrame) -> None:
+        # Merge once the unmerged counts outgrow both the floor and twice the merged
+        # ones: memory stays within a few times the distinct passwords, and each
+        # row is re-grouped a bounded number of times (not once per merge).
         self.passwords.append(counts)
         self.password_rows += counts.height
-        if self.password_rows > _MERGE_PASSWORDS_AT and len(self.passwords) > 1:
+        merged = self.passwords[0].height if self.merged_passwords else 0
+        if self.password_rows - merged > max(_MERGE_PASSWORDS_AT, 2 * merged):
             self.passwords = [self._merged_passwords()]
             self.password_rows = self.passwords[0].height
+            self.merged_passwords = True
 
     def _merged_passwords(self) -> pl.DataFrame:
         if len(self.passwords) == 1:
