@@ -11,10 +11,10 @@ Setup (not timed), in a temporary folder:
   slow-hash verification), 7.5 % real PLAIN-MD5, 2.5 % PLAIN (verified), written with
   ADBC bulk ingest to SQLite and to a private PostgreSQL schema (dropped at the end).
 
-Timed, per store: ``run_audit(ws, store, verify_slow=False)`` -- reading the store,
-keying every address, the join with the index, unsealing the vault for the exposed
-accounts, verifying the unsalted candidates, classifying, scoring and writing the run
-folder.  In the same run:
+Timed, per store, in a fresh child process (its peak RSS is reported):
+``run_audit(ws, store, verify_slow=False)`` -- reading the store, keying every address,
+the join with the index, unsealing the vault for the exposed accounts, verifying the
+unsalted candidates, classifying, scoring and writing the run folder.  In the same run:
 
 * the bare DuckDB join of the 16-byte keys (the floor quoted in DESIGN.md);
 * the naive baseline: rows through the DB-API one by one, Python normalisation and
@@ -28,11 +28,15 @@ Usage::
 
     python benchmarks/audit.py                                   # 14.22 M x 5 M
     python benchmarks/audit.py --accounts 200000 --leak-rows 500000   # quick run
+    python benchmarks/audit.py --accounts 14220000 --no-postgres --no-baseline  # peak RSS
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
+import resource
 import shutil
 import tempfile
 import time
@@ -223,6 +227,33 @@ def naive_audit(ws: Workspace, sqlite_path: Path) -> tuple[float, dict[str, int]
     return time.perf_counter() - started, counts
 
 
+def _audit_child(root: Path, store: str, out: Any) -> None:
+    """Run one audit in this (child) process; send wall time, summary, phases, peak RSS."""
+    started = time.perf_counter()
+    result = run_audit(Workspace(root=root), store, verify_slow=False)
+    elapsed = time.perf_counter() - started
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out.send((elapsed, result.summary, result.timings, peak_mib))
+    out.close()
+
+
+def timed_audit(ws: Workspace, store: str) -> tuple[float, dict[str, Any], dict[str, float], float]:
+    """``run_audit`` in a fresh process, so its peak RSS is its own."""
+    ctx = multiprocessing.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_audit_child, args=(ws.root, store, send))
+    child.start()
+    send.close()
+    outcome: tuple[float, dict[str, Any], dict[str, float], float] = receive.recv()
+    child.join()
+    return outcome
+
+
+def load() -> str:
+    """The 1/5/15-minute load averages (the machine is shared)."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     """Set up, time, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -270,25 +301,25 @@ def main() -> None:
         ws.config_path.write_text(config, encoding="utf-8")
 
         rows: list[tuple[str, float, str]] = []
+        print(f"load average before the bare join: {load()}")
         rows.append(
             ("bare DuckDB join of 16-byte keys", bare_join(ws, pop, args.accounts, block), "")
         )
         for store in stores:
-            started = time.perf_counter()
-            result = run_audit(ws, store, verify_slow=False)
-            elapsed = time.perf_counter() - started
-            s = result.summary
-            phases = ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items())
+            print(f"load average before the {store} audit: {load()}")
+            elapsed, s, timings, peak_mib = timed_audit(ws, store)
+            phases = ", ".join(f"{k} {v:.1f}" for k, v in timings.items())
             rows.append(
                 (
                     f"credwatch audit ({'SQLite' if store == 'lite' else 'PostgreSQL'} store)",
                     elapsed,
-                    f"exposed {s['exposed']:,}, pair_valid {s['pair_valid']:,}, "
-                    f"pair_stale {s['pair_stale']:,}, unverified {s['pair_unverified']:,}; "
-                    f"{phases}",
+                    f"peak RSS {peak_mib:,.0f} MiB; exposed {s['exposed']:,}, "
+                    f"pair_valid {s['pair_valid']:,}, pair_stale {s['pair_stale']:,}, "
+                    f"unverified {s['pair_unverified']:,}; {phases}",
                 )
             )
         if not args.no_baseline:
+            print(f"load average before the baseline: {load()}")
             elapsed, counts = naive_audit(ws, sqlite_path)
             rows.append(
                 (
@@ -299,9 +330,14 @@ def main() -> None:
             )
         print()
         print(f"audit: {args.leak_rows:,} leak rows x {args.accounts:,} accounts (2 cores)")
+        print(f"load average at the end: {load()}")
         print(f"{'what':<44} {'wall s':>8}  notes")
         for name, seconds, notes in rows:
             print(f"{name:<44} {seconds:>8.2f}  {notes}")
+        baseline = rows[-1][1] if not args.no_baseline else None
+        if baseline is not None:
+            for name, seconds, _notes in rows[1:-1]:
+                print(f"{name}: {baseline / seconds:.1f}x faster than the naive baseline")
     finally:
         if schema:
             with engine.begin() as conn:

@@ -15,7 +15,7 @@ from credwatch.cli.main import app
 from credwatch.execute import executor_from_spec
 from credwatch.normalize import mask_email
 from credwatch.workspace import Workspace
-from tests.accounts.helpers import add_config, sql_store_toml
+from tests.accounts.helpers import add_config, create_mailbox, make_row, sql_store_toml
 from tests.audit.conftest import CANARY_ADDRESSES, CANARY_PASSWORDS, EXPECTED, AuditSetup
 
 SHOW_KEYS = {
@@ -154,3 +154,56 @@ def test_large_store_matching_nothing_gives_exact_zeros(
     assert summary["accounts"] == n
     assert summary["exposed"] == 0
     assert all(summary[f] == 0 for f in FINDINGS)
+
+
+def test_non_ascii_recovery_address_is_normalised(audit_setup: AuditSetup, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'wide.db'}"
+    wide_recovery = "".join(chr(ord(c) + 0xFEE0) for c in "backup@NIFTY") + ".com"
+    create_mailbox(
+        url,
+        [
+            make_row(1, "fresh@jcom.home.ne.jp", None, tenant="jcom", recovery=wide_recovery),
+            make_row(2, "other@jcom.home.ne.jp", None, tenant="jcom", recovery="x@例え.jp"),
+        ],
+    )
+    add_config(audit_setup.ws, sql_store_toml("wide", url))
+    result = run_audit(audit_setup.ws, "wide")
+    assert result.summary["recovery_exposed"] == 1
+    rows = {r["id"]: r for r in pq.read_table(result.path / "accounts.parquet").to_pylist()}
+    assert rows["1"]["recovery_domain"] == "nifty.com"
+    assert rows["2"]["recovery_domain"] == "xn--r8jz45g.jp"
+
+
+def test_scratch_folder_is_removed_after_success_and_failure(audit_setup: AuditSetup) -> None:
+    ws = audit_setup.ws
+    run_audit(ws, "mail")
+    add_config(ws, sql_store_toml("down", "postgresql+psycopg://u@127.0.0.1:1/x?connect_timeout=2"))
+    code, _ = _cli(ws, "audit", "run", "--store", "down")
+    assert code == 4
+    assert not list(ws.runs_dir.glob(".audit-scratch-*"))
+
+
+@pytest.mark.slow
+def test_public_rows_spill_under_a_small_memory_cap(
+    audit_setup: AuditSetup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    n = 200_000
+    path = tmp_path / "spill.db"
+    con = sqlite3.connect(path)
+    con.execute(
+        "CREATE TABLE mailbox (id INTEGER PRIMARY KEY, username TEXT, isp TEXT, recovery TEXT, "
+        "password TEXT, state TEXT, last_login TEXT, totp_enabled INTEGER)"
+    )
+    con.executemany(
+        "INSERT INTO mailbox VALUES (?, ?, 'nifty', ?, '{PLAIN}pw', 'active', NULL, 0)",
+        ((i, f"user{i}@nifty.com", f"r{i}@biglobe.ne.jp") for i in range(n)),
+    )
+    con.commit()
+    con.close()
+    add_config(audit_setup.ws, sql_store_toml("spill", f"sqlite:///{path}"))
+    monkeypatch.setattr("credwatch.audit.scratch.PUBLIC_MEMORY_LIMIT", "64MB")
+    result = run_audit(audit_setup.ws, "spill")
+    assert result.summary["accounts"] == n
+    assert result.summary["weak_scheme"] == n
+    priorities = pq.read_table(result.path / "accounts.parquet", columns=["priority"])
+    assert sorted(priorities.column(0).to_pylist()) == list(range(1, n + 1))

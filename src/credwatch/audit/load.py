@@ -221,10 +221,11 @@ def _query(normalizer: Normalizer) -> str:
                CASE WHEN n IS NULL OR NOT contains(n, '@') OR n[1] = '@' THEN NULL
                     ELSE left(n, 1) END AS mask_head,
                CASE WHEN recovery_email IS NULL THEN NULL
+                    -- non-ASCII: the Python normaliser decided (NFKC may make the '@')
+                    WHEN py_recovery IS NOT NULL THEN py_recovery
                     WHEN NOT contains(recovery_email, '@') THEN
                         CASE WHEN trim(recovery_email, '{_WHITESPACE}') = '' THEN NULL
                              ELSE '(invalid)' END
-                    WHEN py_recovery IS NOT NULL THEN py_recovery
                     -- trimming with a character set is costly: only when an edge needs it
                     WHEN {r_last}[1] IN ({edges}) OR recovery_email[-1] IN ({edges})
                         THEN lower(trim({r_last}, '{_WHITESPACE}'))
