@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from credwatch.corpus import import_files
+from credwatch.serve.metrics import FLUSH_SECONDS
 from credwatch.workspace import Workspace
 from tests.serve.conftest import AUTH, RunningServer, hibp_file, sha1_hex
 
@@ -41,10 +42,18 @@ def test_two_workers_serve_range_and_share_metrics(
                 "/v1/check", json={"email": f"{CANARY}@nifty.com", "password": CANARY}, headers=AUTH
             )
             assert check.status_code == 200
+        # Requests answered by either worker are summed in one exposition; a worker folds
+        # its tallies in within FLUSH_SECONDS of answering.
+        expected = [
+            'credwatch_requests_total{endpoint="range",status="200"} 40.0',
+            'credwatch_requests_total{endpoint="check",status="200"} 5.0',
+        ]
+        deadline = time.monotonic() + 5
         metrics = client.get("/metrics").text
-    # Requests answered by either worker are summed in one exposition.
-    assert 'credwatch_requests_total{endpoint="range",status="200"} 40.0' in metrics
-    assert 'credwatch_requests_total{endpoint="check",status="200"} 5.0' in metrics
+        while not all(line in metrics for line in expected) and time.monotonic() < deadline:
+            time.sleep(FLUSH_SECONDS)
+            metrics = client.get("/metrics").text
+    assert all(line in metrics for line in expected), metrics
     output = server.stop()
     assert h[:5] not in output
     assert CANARY not in output
