@@ -113,6 +113,26 @@ def test_many_blocks_parse_in_parallel_like_one(engine: Engine, tmp_path: Path) 
     assert blocks.column("line_no").to_pylist() == list(range(1, 6000, 2))
 
 
+def test_small_blocks_long_lines_crlf_and_no_final_newline(engine: Engine, tmp_path: Path) -> None:
+    long_user = "x" * 10_000  # longer than a block: the reader widens its read
+    text = (
+        LOG.replace("\n", "\r\n")
+        + f"Jun 24 10:00:04 gw sshd[1]: Failed password for {long_user} from 192.0.2.5 port 2 "
+        "ssh2\n"
+        + LOG
+        + "Jun 24 10:00:09 gw sshd[1]: Failed password for last from 192.0.2.6 port 2 ssh2\r"
+    )
+    path = tmp_path / "odd.log"
+    path.write_bytes(text.encode())
+    whole, stats = engine.parse_file(path)
+    small, small_stats = engine.parse_file(path, block_bytes=256)
+    assert small.sort_by("line_no").equals(whole.sort_by("line_no"))
+    assert (small_stats.lines, small_stats.parsed) == (stats.lines, stats.parsed) == (8, 6)
+    rows = {r["line_no"]: r for r in small.to_pylist()}
+    assert rows[4]["user"] == long_user and rows[1]["user"] == "taro@nifty.com"
+    assert rows[8]["user"] == "last" and rows[8]["src_ip"] == "192.0.2.6"
+
+
 def test_out_of_order_ipv6_and_odd_names(engine: Engine, tmp_path: Path) -> None:
     lines = [
         "Jun 24 12:00:00 gw sshd[1]: Failed password for invalid user 山田 太郎 from "

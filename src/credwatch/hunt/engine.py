@@ -448,25 +448,32 @@ class Engine:
         tables: list[pa.Table] = []
         lines = 0
 
-        def work(chunk: Chunk, json_layout: bool) -> tuple[pa.Table, int]:
+        seen = 0  # lines of the chunks collected so far, to number the next chunk's
+
+        def work(chunk: Chunk, json_layout: bool) -> tuple[pa.Table, int, int]:
             block = chunk.split()
             nonempty = pc.sum(pc.greater(pc.binary_length(block.lines), 0)).as_py() or 0
-            return self.parse_block(block, json_layout=json_layout, reference=reference), nonempty
+            table = self.parse_block(block, json_layout=json_layout, reference=reference)
+            return table, len(block.lines), nonempty
 
-        # Chunks are split and parsed in parallel (NumPy, Arrow and DuckDB release the
-        # GIL), in order, with at most one chunk per worker waiting: memory stays bounded.
+        def collect(future: Future[tuple[pa.Table, int, int]]) -> None:
+            nonlocal lines, seen
+            table, count, nonempty = future.result()
+            at = table.schema.get_field_index("line_no")
+            tables.append(table.set_column(at, "line_no", pc.add(table.column(at), seen)))
+            seen += count
+            lines += nonempty
+
+        # Chunks are split and parsed in parallel (Arrow and DuckDB release the GIL), in
+        # order, with at most one chunk per worker waiting: memory stays bounded.
         with ThreadPoolExecutor(max_workers=self._workers) as pool:
-            pending: deque[Future[tuple[pa.Table, int]]] = deque()
+            pending: deque[Future[tuple[pa.Table, int, int]]] = deque()
             for chunk in reader.chunks():
                 pending.append(pool.submit(work, chunk, reader.layout == "json"))
                 while len(pending) > self._workers:
-                    table, nonempty = pending.popleft().result()
-                    tables.append(table)
-                    lines += nonempty
+                    collect(pending.popleft())
             for future in pending:
-                table, nonempty = future.result()
-                tables.append(table)
-                lines += nonempty
+                collect(future)
         events = finalize(tables, file_id)
         parsed = events.num_rows
         layout = "json" if self.force_json and reader.layout == "text" else reader.layout
