@@ -33,7 +33,6 @@ from credwatch.accounts.census import SCHEME_KEY_SQL
 from credwatch.accounts.digest import ROW_DIGEST_SQL, StoreDigest
 from credwatch.accounts.interface import ACCOUNT_SCHEMA
 from credwatch.audit.prefetch import Recording, prefetch
-from credwatch.errors import CredwatchError
 from credwatch.hashes import identify
 from credwatch.keys import Keyer
 from credwatch.normalize import Normalizer
@@ -288,8 +287,9 @@ def load_store(
             raise
 
     # The public database pulls the public columns while the secret one keys the next
-    # batch: both insert and keying run on every core.
-    parts = Recording(public_parts(), (CredwatchError, duckdb.Error))
+    # batch: both insert and keying run on every core.  Any error inside the stream is
+    # re-raised as itself, not as the public database's wrapped text.
+    parts = Recording(public_parts(), (Exception,))
     pub.execute(ACCTS_DDL)
     pub.register("cw_public", pa.RecordBatchReader.from_batches(PUBLIC_SCHEMA, parts))
     try:

@@ -34,6 +34,8 @@ class Recording(Iterator[T]):
     def __next__(self) -> T:
         try:
             return next(self._items)
+        except StopIteration:
+            raise
         except self._kinds as exc:
             self.error = exc
             raise
