@@ -248,7 +248,7 @@ def write_auth_logs(
     spec = spec or AuthLogSpec()
     rng = np.random.default_rng([population.seed, spec.seed])
     # The first backend's subscribers (all of them on a platform of one backend).
-    subs = population.slice(0, min(population.n, spec.backend_subscribers))
+    subs = population.head(min(population.n, spec.backend_subscribers))
     n = len(subs)
     status = subs.status.to_numpy(zero_copy_only=False)
     active = np.flatnonzero(status == "active")

@@ -20,7 +20,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -250,6 +250,24 @@ class Population:
         for k, column in enumerate((word_digits, name_year, family_cap, random), start=1):
             out = pc.if_else(pa.array(kind == k), column, out)
         return out
+
+    def head(self, count: int) -> PopulationSlice:
+        """The first ``count`` subscribers: the same ones the blocks of :meth:`slices` hold.
+
+        (A slice's draws depend on where it starts and how long it is, so
+        ``slice(0, count)`` is another set of subscribers unless ``count`` ends a block.)
+        """
+        parts = [self.slice(a, b) for a, b in self.slices() if a < count]
+        values = {}
+        for f in fields(PopulationSlice):
+            if f.name == "start":
+                continue
+            chunks = [getattr(part, f.name) for part in parts]
+            if isinstance(chunks[0], np.ndarray):
+                values[f.name] = np.concatenate(chunks)[:count]
+            else:
+                values[f.name] = pa.concat_arrays(chunks)[:count]
+        return PopulationSlice(start=0, **values)
 
     def slices(self, size: int = 1_000_000) -> list[tuple[int, int]]:
         """Split ``0 .. n`` into ``(start, stop)`` blocks of at most ``size``."""
