@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import ipaddress
 import json
 import lzma
 import os
@@ -11,13 +12,14 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credwatch.errors import InputError
-from credwatch.hunt.engine import Engine
+from credwatch.hunt.engine import Engine, normalize_ips
 from credwatch.hunt.follow import TailedFile
 from credwatch.hunt.reader import lines_to_array, split_journal_export
 
@@ -243,3 +245,21 @@ def test_tailed_file_truncation_and_partial_lines(tmp_path: Path) -> None:
     assert tailed.read_new() == ["new"] and tailed.rotations == 1
     path.unlink()
     assert tailed.read_new() == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**128 - 1), st.sampled_from(["compressed", "exploded", "upper"]))
+def test_ipv6_normalisation_matches_ipaddress(value: int, form: str) -> None:
+    """Canonical text and /64 (or /24 for IPv4-mapped) exactly as :mod:`ipaddress` gives."""
+    if value % 3 == 0:
+        value &= (1 << 32) - 1  # also the low, IPv4-compatible range
+    if value % 5 == 0:
+        value = (0xFFFF << 32) | (value & 0xFFFFFFFF)  # IPv4-mapped
+    addr = ipaddress.IPv6Address(value)
+    text = {"compressed": str(addr), "exploded": addr.exploded, "upper": addr.exploded.upper()}
+    mapped = addr.ipv4_mapped
+    expected_ip = str(mapped) if mapped else str(addr)
+    prefix = f"{mapped}/24" if mapped else f"{addr}/64"
+    expected_net = str(ipaddress.ip_network(prefix, strict=False))
+    ips, nets = normalize_ips(pa.array([text[form]]))
+    assert (ips[0].as_py(), nets[0].as_py()) == (expected_ip, expected_net)

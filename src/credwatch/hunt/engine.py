@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import socket
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -581,19 +582,42 @@ def _normalize_distinct(values: pa.Array) -> tuple[pa.Array, pa.Array]:
     fixed_ip: list[str | None] = []
     fixed_net: list[str | None] = []
     for text in values.filter(maybe_v6).to_pylist():
-        try:
-            addr = ipaddress.ip_address(text)
-        except ValueError:
-            fixed_ip.append(None)
-            fixed_net.append(None)
-            continue
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-            mapped = addr.ipv4_mapped
-            fixed_ip.append(str(mapped))
-            fixed_net.append(f"{ipaddress.IPv4Address(int(mapped) >> 8 << 8)}/24")
-        else:
-            fixed_ip.append(str(addr))
-            fixed_net.append(f"{ipaddress.IPv6Address(int(addr) >> 64 << 64)}/64")
+        ip, net = _normalize_v6(text)
+        fixed_ip.append(ip)
+        fixed_net.append(net)
     ips = pc.replace_with_mask(v4, maybe_v6, pa.array(fixed_ip, pa.string()))
     nets = pc.replace_with_mask(v4_subnet, maybe_v6, pa.array(fixed_net, pa.string()))
     return ips, nets
+
+
+_ZERO12 = bytes(12)
+_MAPPED = bytes(10) + b"\xff\xff"
+
+
+def _normalize_v6(text: str) -> tuple[str | None, str | None]:
+    """Canonical text and subnet of one IPv6 address (``None`` when invalid).
+
+    The C resolver functions do the common case; addresses whose first 96 bits are zero
+    (which the resolver prints in dotted form) and scoped ones go through
+    :mod:`ipaddress`, so the result is always what :mod:`ipaddress` prints.
+    """
+    try:
+        packed = socket.inet_pton(socket.AF_INET6, text)
+    except OSError:
+        packed = b""
+    if packed.startswith(_MAPPED):
+        v4 = packed[12:]
+        return socket.inet_ntop(socket.AF_INET, v4), (
+            f"{socket.inet_ntop(socket.AF_INET, v4[:3] + bytes(1))}/24"
+        )
+    if packed and not packed.startswith(_ZERO12):
+        net = socket.inet_ntop(socket.AF_INET6, packed[:8] + bytes(8))
+        return socket.inet_ntop(socket.AF_INET6, packed), f"{net}/64"
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        return None, None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        mapped = addr.ipv4_mapped
+        return str(mapped), f"{ipaddress.IPv4Address(int(mapped) >> 8 << 8)}/24"
+    return str(addr), f"{ipaddress.IPv6Address(int(addr) >> 64 << 64)}/64"
