@@ -308,7 +308,7 @@ class Layer:
         self.text_offsets: npt.NDArray[np.uint64] | None = None
         # The hot path (one range body per request) indexes plain buffers: a NumPy
         # scalar conversion and a NumPy slice cost more than copying the body.
-        self._bounds = _native_u64(raw)
+        self._bounds: array[int] | None = None  # made on first use (8 MB)
         self._text_view: memoryview | None = None
         self._text_bounds: array[int] | None = None
         if info.text_bytes is not None:
@@ -369,6 +369,8 @@ class Layer:
 
     def rows(self, bucket: int) -> int:
         """The number of records of one 5-hex prefix."""
+        if self._bounds is None:
+            self._bounds = _native_u64(self.offsets.tobytes())
         return self._bounds[bucket + 1] - self._bounds[bucket]
 
     def body(self, bucket: int) -> bytes | None:
