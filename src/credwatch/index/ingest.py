@@ -23,24 +23,28 @@ from __future__ import annotations
 
 import glob
 import json
-import threading
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import duckdb
 import numpy as np
-import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from credwatch.errors import ConfigError, InputError, UsageError
+from credwatch.index.blocks import (
+    BlockFeed,
+    KeyedBlock,
+    Tally,
+    ordered_map,
+    prefetch,
+)
 from credwatch.index.exposure import ExposureIndex, SourceStats
+from credwatch.index.general import GeneralSplitter, unregister
 from credwatch.index.keying import (
     KEY_COLUMNS,
     PLAINTEXT_ENGINE,
@@ -56,20 +60,15 @@ from credwatch.keys import Keyer
 from credwatch.leaks.encoding import normalize_encoding_name
 from credwatch.leaks.formats import (
     FormatChoice,
-    delimited_split_sql,
     detect_format,
-    jsonl_split_sql,
-    split_csv,
 )
-from credwatch.leaks.interface import LeakFormat, LineChunk, RejectReason
+from credwatch.leaks.interface import LeakFormat, LineChunk
 from credwatch.leaks.reader import FileReader, file_digest
 from credwatch.normalize import InvalidAddressError, Normalizer
 from credwatch.workspace import Workspace
 
 __all__ = ["FileOutcome", "IngestOptions", "IngestReport", "expand_paths", "ingest_files"]
 
-#: Rejected line numbers kept per reason (numbers only, never content).
-SAMPLE_PER_REASON = 10
 _MERGE_PASSWORDS_AT = 2_000_000
 #: Bytes read per block: smaller blocks mean less fresh memory to fault in per block
 #: (8 MB cost ~25 % more system time), larger ones spread fixed costs over more lines.
@@ -77,14 +76,6 @@ _BLOCK_BYTES = 4 * 1024 * 1024
 #: Rows whose key words (32 bytes each) are kept in memory to find repeated pairs.
 _KEYS_IN_MEMORY = 24_000_000
 _SHA1_LENGTH = 20
-_HEADER = "header"
-_T = TypeVar("_T")
-_U = TypeVar("_U")
-#: Threads splitting and keying blocks (polars releases the GIL).
-_KEY_WORKERS = 2
-_EXPOSURE_BATCH = pa.schema(
-    [("email_key", pa.binary(16)), ("domain", pa.large_string()), ("pair_key", pa.binary(16))]
-)
 # Keeps the first row of each pair written more than once in this source.
 _DELETE_REPEATS = """DELETE FROM exposures WHERE rowid IN (
     SELECT rowid FROM (
@@ -258,127 +249,6 @@ def _plaintext_connection() -> duckdb.DuckDBPyConnection:
     return mem
 
 
-def _prefetch(chunks: Iterator[_T]) -> Iterator[_T]:
-    """Produce the next item in a thread while this one is processed."""
-    with ThreadPoolExecutor(1, thread_name_prefix="credwatch-read") as pool:
-        future = pool.submit(next, chunks, None)
-        try:
-            while True:
-                chunk = future.result()
-                if chunk is None:
-                    return
-                future = pool.submit(next, chunks, None)
-                yield chunk
-        finally:
-            future.cancel()
-            if not future.cancelled():
-                future.exception()
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
-
-
-def _ordered_map(
-    work: Callable[[_T], _U], items: Iterator[_T], workers: int = _KEY_WORKERS
-) -> Iterator[_U]:
-    """``map(work, items)`` on ``workers`` threads, in order, a few items ahead."""
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="credwatch-key")
-    pending: deque[Future[_U]] = deque()
-    try:
-        for item in items:
-            pending.append(pool.submit(work, item))
-            if len(pending) > workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-@dataclass(slots=True)
-class _Tally:
-    lines: int = 0
-    accepted: int = 0
-    rejected: Counter[str] = field(default_factory=Counter)
-    sample: dict[str, list[int]] = field(default_factory=dict)
-
-    def reject(self, reason: str, count: int, lines: list[int]) -> None:
-        self.rejected[reason] += count
-        kept = self.sample.setdefault(reason, [])
-        if len(kept) < SAMPLE_PER_REASON:
-            kept.extend(sorted(lines)[: SAMPLE_PER_REASON - len(kept)])
-
-    def add(self, block: _Tally) -> None:
-        """Add the tally of the next block (blocks in file order keep the same sample)."""
-        self.lines += block.lines
-        self.accepted += block.accepted
-        for reason, count in block.rejected.items():
-            self.reject(reason, count, block.sample[reason])
-
-
-@dataclass(frozen=True, slots=True)
-class _Keyed:
-    """One block, split and keyed: what the file-level steps need from it."""
-
-    tally: _Tally
-    rows: pl.DataFrame  # distinct pairs: key words, domain, password
-    counts: pl.DataFrame  # password, c (lines)
-
-
-class _BlockFeed:
-    """Keyed blocks as Arrow batches for one ``INSERT`` statement, sealing as they pass.
-
-    DuckDB pulls the batches (one streaming statement keeps its memory flat, where one
-    statement per block would grow it by ~50 bytes a row until the commit) while the
-    next block is read and keyed in background threads.  What went wrong on the way
-    (a corrupt file, an interrupt) is kept and re-raised by :meth:`reraise` after
-    DuckDB has stopped, since DuckDB would only report that the stream failed.
-    """
-
-    def __init__(
-        self,
-        blocks: Iterator[_Keyed],
-        vault: VaultWriter,
-        absorb: Callable[[_Keyed], None],
-    ) -> None:
-        self._blocks = blocks
-        self._vault = vault
-        self._absorb = absorb
-        self._error: BaseException | None = None
-
-    def reader(self) -> pa.RecordBatchReader:
-        """The stream for DuckDB to scan."""
-        return pa.RecordBatchReader.from_batches(_EXPOSURE_BATCH, self._batches())
-
-    def reraise(self) -> None:
-        """Raise what stopped the stream, if anything did."""
-        if self._error is not None:
-            raise self._error
-
-    def _batches(self) -> Iterator[pa.RecordBatch]:
-        try:
-            for block in self._blocks:
-                self._absorb(block)
-                if block.rows.height:
-                    yield self._seal(block.rows)
-        except BaseException as exc:  # noqa: BLE001 - kept and re-raised by reraise()
-            self._error = exc
-            raise _StreamStoppedError from None
-
-    def _seal(self, block: pl.DataFrame) -> pa.RecordBatch:
-        email_key = fixed_binary([block["ehi"].to_numpy(), block["elo"].to_numpy()])
-        pair_key = fixed_binary([block["phi"].to_numpy(), block["plo"].to_numpy()])
-        self._vault.seal(
-            pa.table({"email_key": email_key, "password": block["password"].to_arrow()})
-        )
-        domain = block["domain"].to_arrow().cast(pa.large_string())
-        return pa.record_batch([email_key, domain, pair_key], schema=_EXPOSURE_BATCH)
-
-
-class _StreamStoppedError(Exception):
-    """Ends the Arrow stream DuckDB is reading; the cause is in ``_BlockFeed``."""
-
-
 class _FileIngest:
     """Ingest of one file (one transaction)."""
 
@@ -402,8 +272,8 @@ class _FileIngest:
         self.public_key = public_key
         self.on_progress = on_progress
         self.keyer: Keyer = index.keyer
-        self.tally = _Tally()
-        self.cursors = threading.local()
+        self.tally = Tally()
+        self.general = GeneralSplitter(mem, normalizer, default_domain)
         self.passwords: list[pl.DataFrame] = []
         self.password_rows = 0
         self.merged_passwords = False  # passwords[0] holds merged counts
@@ -438,7 +308,7 @@ class _FileIngest:
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
-            _unregister(conn, "cw_blocks")
+            unregister(conn, "cw_blocks")
             if published:
                 vault.path.unlink(missing_ok=True)
             else:
@@ -461,8 +331,8 @@ class _FileIngest:
         the GIL), DuckDB inserts this one.  Pairs repeated across blocks are removed
         later (:meth:`_drop_repeated_pairs`); a rollback drops everything.
         """
-        keyed = _ordered_map(lambda chunk: self._chunk(chunk, choice), _prefetch(chunks))
-        feed = _BlockFeed(keyed, vault, self._absorb)
+        keyed = ordered_map(lambda chunk: self._chunk(chunk, choice), prefetch(chunks))
+        feed = BlockFeed(keyed, vault, self._absorb)
         conn = self.index.connection
         conn.register("cw_blocks", feed.reader())
         try:
@@ -476,7 +346,7 @@ class _FileIngest:
         conn.unregister("cw_blocks")  # after a failure: after the rollback (run)
         feed.reraise()
 
-    def _absorb(self, block: _Keyed) -> None:
+    def _absorb(self, block: KeyedBlock) -> None:
         """Take in the next keyed block, in file order (in DuckDB's scanning thread)."""
         self.tally.add(block.tally)
         self._add_passwords(block.counts)
@@ -493,9 +363,9 @@ class _FileIngest:
             )
 
     # -- one block ---------------------------------------------------------------------
-    def _chunk(self, chunk: LineChunk, choice: FormatChoice) -> _Keyed:
+    def _chunk(self, chunk: LineChunk, choice: FormatChoice) -> KeyedBlock:
         """Split, validate and key one block (in a keying thread)."""
-        tally = _Tally(lines=len(chunk))
+        tally = Tally(lines=len(chunk))
         for reason, numbers in chunk.pre_rejected.items():
             tally.reject(reason, len(numbers), numbers)
         rows = self._split(chunk, choice, tally)
@@ -504,143 +374,23 @@ class _FileIngest:
         keyed = key_rows(rows, self.keyer)
         if _repeated(keyed, "phi", "plo").height:
             keyed = keyed.unique(subset=["phi", "plo"], keep="any")
-        return _Keyed(tally, keyed, counts)
+        return KeyedBlock(tally, keyed, counts)
 
-    def _split(self, chunk: LineChunk, choice: FormatChoice, tally: _Tally) -> pl.DataFrame:
+    def _split(self, chunk: LineChunk, choice: FormatChoice, tally: Tally) -> pl.DataFrame:
         """Accepted ``(norm, password)`` rows of one block; rejections go to ``tally``."""
         separator = choice.format.separator
         if separator is None or self.normalizer.domain_rules:
-            return self._general(
+            return self.general.split(
                 chunk.lines, np.arange(len(chunk)), chunk.first_line, choice, tally
             )
         # Plain lines in one polars pass; the rest through the general path.
         fast = fast_split(pl.Series("line", chunk.lines), separator)
         if len(fast.rest) == 0:
             return fast.rows
-        others = self._general(
+        others = self.general.split(
             chunk.lines.take(pa.array(fast.rest)), fast.rest, chunk.first_line, choice, tally
         )
         return pl.concat([fast.rows, others])
-
-    def _general(
-        self,
-        lines: pa.Array,
-        positions: npt.NDArray[np.int64],
-        first_line: int,
-        choice: FormatChoice,
-        tally: _Tally,
-    ) -> pl.DataFrame:
-        """Split and normalise lines in DuckDB (every format, every case).
-
-        ``positions`` are the lines' offsets in the block (for their line numbers).
-        Each keying thread has its own cursor on the in-memory database.
-        """
-        mem = self._cursor()
-        numbers = pa.array(positions.astype(np.int64) + first_line, pa.int64())
-        params: dict[str, Any] = {"dom": self.default_domain}
-        if choice.format in (LeakFormat.CSV, LeakFormat.TSV):
-            assert choice.csv is not None
-            split = split_csv(lines, first_line, choice.csv)
-            headers = split.filter(pc.equal(split["reason"], _HEADER)).num_rows
-            tally.lines -= headers
-            mem.register("cw_in", split)
-            subset: str | None = "cw_in"
-
-            def split_sql(table: str) -> str:
-                return f"SELECT * FROM {table} WHERE reason IS DISTINCT FROM '{_HEADER}'"
-        else:
-            if choice.format is LeakFormat.JSONL:
-
-                def split_sql(table: str) -> str:
-                    return jsonl_split_sql(table)
-            else:
-                params["sep"] = choice.format.separator
-
-                def split_sql(table: str) -> str:
-                    return delimited_split_sql(table, "$sep", "$dom")
-
-            block = pa.table({"n": numbers, "line": lines.cast(pa.string())})
-            mem.register("cw_in", block)
-            # Only lines with non-ASCII text can hold an address the SQL twin cannot
-            # normalise; they are few, so split them separately first.
-            non_ascii = pc.fill_null(pc.invert(pc.string_is_ascii(block["line"])), False)
-            subset = None
-            if pc.any(non_ascii).as_py():
-                mem.register("cw_na", block.filter(non_ascii))
-                subset = "cw_na"
-
-        def parsed_sql(table: str) -> str:
-            return f"""SELECT n, reason, password,
-                CASE WHEN reason IS NULL AND $dom IS NOT NULL AND strpos(address, '@') = 0
-                     THEN trim(address) || '@' || $dom ELSE address END AS address
-            FROM ({split_sql(table)})"""
-
-        fix_join, fix_value = (
-            self._non_ascii_fixes(mem, parsed_sql(subset), params) if subset else ("", "NULL")
-        )
-        norm_sql = self.normalizer.sql("p.address")
-        mem.execute(
-            f"""CREATE OR REPLACE TEMP TABLE cw_parsed AS
-            WITH p AS ({parsed_sql("cw_in")}), a AS (
-                SELECT p.n, p.password, p.reason,
-                    CASE WHEN p.reason IS NOT NULL THEN NULL
-                         WHEN strlen(p.address) = length(p.address) THEN {norm_sql}
-                         ELSE {fix_value} END AS norm
-                FROM p {fix_join}
-            )
-            SELECT n, password, norm,
-                coalesce(reason,
-                    CASE WHEN norm IS NULL THEN '{RejectReason.INVALID_ADDRESS.value}'
-                         WHEN password IS NULL OR password = ''
-                         THEN '{RejectReason.EMPTY_PASSWORD.value}' END) AS reason
-            FROM a""",
-            params,
-        )
-        try:
-            for reason, count, sample in mem.execute(
-                "SELECT reason, count(*), "
-                f"list_slice(list(n ORDER BY n), 1, {SAMPLE_PER_REASON}) "
-                "FROM cw_parsed WHERE reason IS NOT NULL GROUP BY reason"
-            ).fetchall():
-                tally.reject(str(reason), int(count), [int(x) for x in sample])
-            accepted = mem.sql(
-                "SELECT norm, password FROM cw_parsed WHERE reason IS NULL"
-            ).to_arrow_table()
-        finally:
-            _unregister(mem, "cw_in", "cw_na", "cw_fix")
-            mem.execute("DROP TABLE IF EXISTS cw_parsed")
-        frame = pl.from_arrow(accepted)
-        assert isinstance(frame, pl.DataFrame)
-        return frame.cast({"norm": pl.String, "password": pl.String})
-
-    def _cursor(self) -> duckdb.DuckDBPyConnection:
-        """This thread's cursor on the in-memory (plaintext) database."""
-        cursor: duckdb.DuckDBPyConnection | None = getattr(self.cursors, "mem", None)
-        if cursor is None:
-            cursor = self.mem.cursor()
-            self.cursors.mem = cursor
-        return cursor
-
-    def _non_ascii_fixes(
-        self, mem: duckdb.DuckDBPyConnection, parsed_sql: str, params: dict[str, Any]
-    ) -> tuple[str, str]:
-        """Normalise the (rare) non-ASCII addresses in Python; return SQL join pieces."""
-        raw = mem.sql(
-            f"SELECT DISTINCT address FROM ({parsed_sql}) "
-            "WHERE reason IS NULL AND strlen(address) <> length(address)",
-            params=params,
-        ).to_arrow_table()
-        if raw.num_rows == 0:
-            return "", "NULL"
-        values = raw.column(0).to_pylist()
-        fixes = pa.table(
-            {
-                "raw": pa.array(values, pa.string()),
-                "norm": pa.array([self.normalizer.try_normalize(v) for v in values], pa.string()),
-            }
-        )
-        mem.register("cw_fix", fixes)
-        return "LEFT JOIN cw_fix f ON p.address = f.raw", "f.norm"
 
     def _add_passwords(self, counts: pl.DataFrame) -> None:
         # Merge once the unmerged counts outgrow both the floor and twice the merged
@@ -794,16 +544,6 @@ def _surplus(keys: pl.DataFrame, repeated: pl.DataFrame, hi: str, lo: str) -> in
         return 0
     rows = keys.join(repeated, on=[hi, lo], how="semi").height
     return rows - repeated.height
-
-
-def _unregister(conn: duckdb.DuckDBPyConnection, *names: str) -> None:
-    """Drop the connection's references to registered Arrow data, where there are any."""
-    registered = {
-        str(r[0]) for r in conn.execute("SELECT view_name FROM duckdb_views()").fetchall()
-    }
-    for name in names:
-        if name in registered:
-            conn.unregister(name)
 
 
 def _reasons(rejected: Counter[str]) -> str:
