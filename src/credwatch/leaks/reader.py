@@ -216,7 +216,8 @@ class FileLeakSource:
                 skipping = False
             data = carry + block if carry else block
             cut = data.rfind(b"\n")
-            body, carry = data[: cut + 1], data[cut + 1 :]
+            # A view, not a copy of the block: the lines' Arrow buffer points into it.
+            body, carry = memoryview(data)[: cut + 1], data[cut + 1 :]
             trailing_over_long = len(carry) > MAX_LINE_BYTES
             if trailing_over_long:
                 carry = b""
@@ -228,15 +229,18 @@ class FileLeakSource:
         if carry:
             yield self._decode(carry + b"\n", line_no, trailing_over_long=False)
 
-    def _decode(self, body: bytes, first_line: int, *, trailing_over_long: bool) -> LineChunk:
+    def _decode(
+        self, body: bytes | memoryview, first_line: int, *, trailing_over_long: bool
+    ) -> LineChunk:
         undecodable: list[int] = []
+        utf8: bytes | memoryview
         if self.encoding == "utf-8":
             utf8 = body
         else:
             try:
-                utf8 = body.decode(self.encoding).encode("utf-8")
+                utf8 = str(body, self.encoding).encode("utf-8")
             except UnicodeDecodeError:
-                utf8, undecodable = _decode_per_line(body, self.encoding)
+                utf8, undecodable = _decode_per_line(bytes(body), self.encoding)
         lines, pre = _split_utf8(utf8, first_line)
         if self.encoding == "utf-8":
             lines, undecodable = _validate_utf8(lines)
@@ -272,7 +276,7 @@ def _decode_per_line(body: bytes, encoding: str) -> tuple[bytes, list[int]]:
     return b"\n".join(out) + b"\n", bad
 
 
-def _split_utf8(data: bytes, first_line: int) -> tuple[pa.Array, dict[str, list[int]]]:
+def _split_utf8(data: bytes | memoryview, first_line: int) -> tuple[pa.Array, dict[str, list[int]]]:
     """Split newline-terminated bytes into a binary array of lines (zero-copy offsets).
 
     Returns the lines (still binary, CR/LF stripped later) and pre-rejected lines
