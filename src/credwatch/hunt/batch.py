@@ -217,9 +217,19 @@ def _compact(events: pa.Table) -> pa.Table:
             events = events.set_column(i, name, pc.dictionary_encode(events.column(name)))
     for name, code in (("user", "user_id"), ("src_ip", "ip_id")):
         if events.schema.get_field_index(code) < 0:
-            encoded = pc.dictionary_encode(events.column(name).combine_chunks())
-            events = events.append_column(code, encoded.indices)
+            events = events.append_column(code, _dictionary_codes(events.column(name))[1])
     return events
+
+
+def _dictionary_codes(column: pa.ChunkedArray) -> tuple[pa.Array, pa.ChunkedArray]:
+    """The distinct non-null values of ``column`` and each row's index into them (NULL
+    for NULL): one hash pass, and the strings are not copied."""
+    encoded = pc.dictionary_encode(column)
+    if encoded.num_chunks == 0:
+        return pa.array([], column.type), pa.chunked_array([], pa.int32())
+    # Arrow encodes every chunk against one dictionary, the last chunk's holding them all.
+    dictionary = encoded.chunk(encoded.num_chunks - 1).dictionary
+    return dictionary, pa.chunked_array([c.indices for c in encoded.chunks], pa.int32())
 
 
 def hunt_events(
@@ -288,6 +298,7 @@ def hunt_files(
     events = pa.concat_tables(tables) if tables else EVENT_SCHEMA.empty_table()
     skipped: list[str] = []
     exposed = pa.nulls(events.num_rows, pa.bool_())
+    user_ids: pa.ChunkedArray | None = None
     checked = 0
     leak = cfg.leak_stuffing.enabled
     con = duckdb.connect()
@@ -300,10 +311,10 @@ def hunt_files(
         else:
             try:
                 # One hash pass gives the distinct users and each event's user code.
-                codes = pc.dictionary_encode(events.column("user").combine_chunks())
-                flags = flag_exposure(con, codes.dictionary, workspace, cfg.default_domain)
+                users, user_ids = _dictionary_codes(events.column("user"))
+                flags = flag_exposure(con, users, workspace, cfg.default_domain)
                 checked = int(pc.sum(pc.is_valid(flags)).as_py() or 0)
-                exposed = flags.take(codes.indices)
+                exposed = pc.take(flags, user_ids)
             except ConfigError as exc:
                 skipped.append(f"leak_stuffing: exposure not checked ({exc.message})")
                 leak = False
@@ -312,7 +323,7 @@ def hunt_files(
         workspace.keyer().pepper if workspace is not None and leak else b"credwatch-batch"
     )
     detectors = build_detectors(cfg, tokenizer, leak=leak)
-    compact = _compact(events)
+    compact = _compact(events if user_ids is None else events.append_column("user_id", user_ids))
     alerts = hunt_events(compact, detectors, con=con)
     con.register("tl_events", compact)
     timeline = tuple(
