@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import typer
+from typer._click.core import Context
+from typer.core import TyperGroup
 from typer.main import get_command
 
-from credwatch.cli.main import app
+from credwatch.cli.main import COMMANDS, app
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,10 +21,10 @@ def _commands() -> Iterator[tuple[str, object]]:
     root = get_command(app)
 
     def walk(cmd: object, path: str) -> Iterator[tuple[str, object]]:
-        sub = getattr(cmd, "commands", None)
-        if sub:
-            for name, child in sub.items():
-                yield from walk(child, f"{path} {name}".strip())
+        if isinstance(cmd, TyperGroup):
+            ctx = Context(cmd)
+            for name in cmd.list_commands(ctx):
+                yield from walk(cmd.get_command(ctx, name), f"{path} {name}".strip())
         else:
             yield path, cmd
 
@@ -52,6 +56,20 @@ def test_readme_opens_with_the_two_fresh_machine_commands() -> None:
     test_command = first_code[1].strip().splitlines()[-1]
     assert "python3 -m pytest" in test_command
     assert "python3 -m pytest" in ci
+
+
+def test_commands_load_only_when_used() -> None:
+    """`credwatch hunt` must not pay for SQLAlchemy and the supply stack (start-up time)."""
+    code = (
+        "import sys; from credwatch.cli.main import app; "
+        "from typer.testing import CliRunner; "
+        "CliRunner().invoke(app, ['hunt', '--help']); "
+        "heavy = ('sqlalchemy', 'credwatch.supply', 'jinja2'); "
+        "print(' '.join(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+    assert len(list(_commands())) > len(COMMANDS)
 
 
 def test_typer_app_is_a_typer() -> None:

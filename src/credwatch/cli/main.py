@@ -6,30 +6,19 @@ turned into messages and exit codes in exactly one place, :func:`run`.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from pathlib import Path
 
 import typer
 from rich.markup import escape
+from typer._click.core import Command
 from typer._click.core import Context as TyperContext
 from typer._click.exceptions import ClickException  # typer vendors click
 from typer.core import TyperGroup
 
 from credwatch import __version__
-from credwatch.cli import accounts as accounts_cmd
-from credwatch.cli import apply as apply_cmd
-from credwatch.cli import audit as audit_cmd
-from credwatch.cli import demo_cmd, init_cmd
-from credwatch.cli import hunt as hunt_cmd
-from credwatch.cli import journal as journal_cmd
-from credwatch.cli import leak as leak_cmd
-from credwatch.cli import notify as notify_cmd
-from credwatch.cli import passwords as passwords_cmd
-from credwatch.cli import plan as plan_cmd
-from credwatch.cli import report as report_cmd
-from credwatch.cli import serve as serve_cmd
-from credwatch.cli import supply as supply_cmd
 from credwatch.cli.common import CliState, err_console, state
 from credwatch.errors import EXIT_BUG, CredwatchError
 
@@ -46,12 +35,60 @@ Example:
 """
 
 
+# Every command, in the order `credwatch --help` lists them: name -> (module, attribute).
+# The attribute is a typer app (a command group) or a command function.  A module is
+# imported only when its command runs or help lists it, so `credwatch hunt` does not
+# pay for SQLAlchemy, jinja2 or the supply stack.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("credwatch.cli.init_cmd", "init"),
+    "demo": ("credwatch.cli.demo_cmd", "demo"),
+    "leak": ("credwatch.cli.leak", "app"),
+    "passwords": ("credwatch.cli.passwords", "app"),
+    "accounts": ("credwatch.cli.accounts", "app"),
+    "audit": ("credwatch.cli.audit", "app"),
+    "plan": ("credwatch.cli.plan", "app"),
+    "apply": ("credwatch.cli.apply", "apply"),
+    "notify": ("credwatch.cli.notify", "notify"),
+    "hunt": ("credwatch.cli.hunt", "hunt"),
+    "journal": ("credwatch.cli.journal", "app"),
+    "report": ("credwatch.cli.report", "report"),
+    "supply": ("credwatch.cli.supply", "app"),
+    "serve": ("credwatch.cli.serve", "serve_cmd"),
+}
+
+
+def _load_command(name: str) -> Command:
+    module, attribute = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    command: Command
+    if isinstance(target, typer.Typer):
+        command = typer.main.get_group(target)  # a group even when it has one command
+    else:
+        single = typer.Typer(rich_markup_mode=None)
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
 class _ErrorMappingGroup(TyperGroup):
     """Turns errors into messages and exit codes in one place, for every command.
 
     Living in the command group (not in ``run``) means the console script and
     typer's test runner behave identically.
     """
+
+    def list_commands(self, ctx: TyperContext) -> list[str]:
+        """All command names, without importing their modules."""
+        return list(COMMANDS)
+
+    def get_command(self, ctx: TyperContext, cmd_name: str) -> Command | None:
+        """The named command, its module imported on first use."""
+        if cmd_name not in COMMANDS:
+            return None
+        if cmd_name not in self.commands:
+            self.add_command(_load_command(cmd_name), cmd_name)
+        return self.commands[cmd_name]
 
     def invoke(self, ctx: TyperContext) -> object:
         """Run the command; map credwatch errors and crashes to documented exit codes."""
@@ -114,23 +151,6 @@ def main(
     st = state(ctx)
     st.workspace = workspace
     st.debug = debug
-
-
-# Command registrations, in the order `credwatch --help` lists them (one line each).
-app.command("init")(init_cmd.init)
-app.command("demo")(demo_cmd.demo)
-app.add_typer(leak_cmd.app, name="leak")
-app.add_typer(passwords_cmd.app, name="passwords")
-app.add_typer(accounts_cmd.app, name="accounts")
-app.add_typer(audit_cmd.app, name="audit")
-app.add_typer(plan_cmd.app, name="plan")
-app.command("apply")(apply_cmd.apply)
-app.command("notify")(notify_cmd.notify)
-app.command("hunt")(hunt_cmd.hunt)
-app.add_typer(journal_cmd.app, name="journal")
-app.command("report")(report_cmd.report)
-app.add_typer(supply_cmd.app, name="supply")
-app.command("serve")(serve_cmd.serve_cmd)
 
 
 def run() -> None:
