@@ -51,8 +51,9 @@ class AuditResult:
         run: the run id (the folder name under ``ws.runs_dir``).
         path: the run folder.
         summary: the ``summary.json`` document.
-        timings: seconds per phase (``read``, ``join``, ``vault``, ``verify_fast``,
-            ``verify_slow``, ``classify``, ``write``).
+        timings: seconds per phase (``read`` -- store read, keying and the join with
+            the index --, ``vault``, ``verify_fast``, ``verify_slow``, ``classify``,
+            ``write``).
     """
 
     run: str
