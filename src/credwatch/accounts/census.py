@@ -54,9 +54,13 @@ def SCHEME_KEY_SQL(column: str) -> str:  # noqa: N802 - reads as the SQL express
 
 
 def secret_safe_connection() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that never spills to disk (it may hold stored hashes)."""
+    """An in-memory DuckDB that never spills to disk (it may hold stored hashes).
+
+    Its progress bar is off: DuckDB draws it on stdout, where ``--json`` documents go.
+    """
     con = duckdb.connect()
     con.execute("SET temp_directory = ''")
+    con.execute("SET enable_progress_bar = false")
     return con
 
 
