@@ -79,6 +79,8 @@ def iter_account_results(
     """
     path = run_path(ws, run) / "accounts.parquet"
     con = duckdb.connect()
+    # DuckDB draws its progress bar on stdout, which carries the JSON Lines.
+    con.execute("SET enable_progress_bar = false")
     try:
         reader: pa.RecordBatchReader = con.sql(
             "SELECT * FROM read_parquet($path) ORDER BY priority", params={"path": str(path)}
