@@ -40,7 +40,7 @@ import os
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -396,16 +396,7 @@ def _load_streaming(path: Path) -> Plan | None:
         plan = _from_json({**document, "accounts": []})
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path}: malformed plan ({exc})") from None
-    return Plan(
-        kind=plan.kind,
-        created_at=plan.created_at,
-        store=plan.store,
-        inputs=plan.inputs,
-        id_form=plan.id_form,
-        rules=plan.rules,
-        accounts=tuple(accounts),
-        digest=actual,
-    )
+    return replace(plan, accounts=tuple(accounts), digest=actual)
 
 
 def _check_version(path: Path, document: Mapping[str, Any]) -> None:
@@ -448,16 +439,7 @@ def _load_plan(path: Path) -> Plan:
         plan = _from_json(document)
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path}: malformed plan ({exc})") from None
-    return Plan(
-        kind=plan.kind,
-        created_at=plan.created_at,
-        store=plan.store,
-        inputs=plan.inputs,
-        id_form=plan.id_form,
-        rules=plan.rules,
-        accounts=plan.accounts,
-        digest=actual,
-    )
+    return replace(plan, digest=actual)
 
 
 def _from_json(doc: Mapping[str, Any]) -> Plan:
