@@ -105,6 +105,20 @@ def test_skipping_slow_verification_never_reads_as_no_match(audit_setup: AuditSe
     assert result.summary["pair_valid"] == 2
 
 
+def test_fast_verification_in_partitions_gives_the_same_findings(
+    audit_setup: AuditSetup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = run_audit(audit_setup.ws, "mail")
+    monkeypatch.setattr("credwatch.audit.verification.FAST_PARTITION_ROWS", 1)
+    split = run_audit(audit_setup.ws, "mail")
+    columns = ["id", "findings", "priority"]
+    assert (
+        pq.read_table(split.path / "accounts.parquet", columns=columns).to_pylist()
+        == pq.read_table(whole.path / "accounts.parquet", columns=columns).to_pylist()
+    )
+    assert split.summary["pair_valid"] == whole.summary["pair_valid"] == 3
+
+
 def test_resume_continues_the_interrupted_run(audit_setup: AuditSetup) -> None:
     first = run_audit(audit_setup.ws, "mail")
     (first.path / "summary.json").unlink()  # as if interrupted before the end

@@ -27,6 +27,11 @@ __all__ = ["leaked_passwords", "verify_candidates"]
 
 _VERDICT_SCHEMA = pa.schema([("row_no", pa.int64()), ("verdict", pa.string())])
 
+# Fast (unsalted or cheap salted) candidates are verified in partitions of about this
+# many accounts, so that their pairs, distinct triples and outcomes stay bounded: at full
+# size (10 M exposed accounts) doing them at once held several GB.
+FAST_PARTITION_ROWS = 1_000_000
+
 
 def leaked_passwords(
     sec: duckdb.DuckDBPyConnection, loaded: LoadedStore, vault_files: list[Path], ws: Workspace
@@ -93,33 +98,19 @@ def verify_candidates(
     sec.register("cand", loaded.candidates)
     pairs = (
         "SELECT c.row_no, c.stored, l.password, c.user FROM cand c "
-        "JOIN (SELECT DISTINCT email_key, password FROM leaked) l ON l.email_key = c.email_key "
-        "WHERE c.slow = {slow}"
+        "JOIN (SELECT DISTINCT email_key, password FROM leaked{leaked_filter}) l "
+        "ON l.email_key = c.email_key WHERE c.slow = {slow}"
     )
     try:
         started = time.perf_counter()
-        sec.execute("CREATE TEMP TABLE fast_pairs AS " + pairs.format(slow="false"))
-        distinct: pa.Table = sec.sql(
-            "SELECT DISTINCT stored, password, user FROM fast_pairs"
-        ).to_arrow_table()
-        checked = distinct.append_column("outcome", verify_many(distinct).column("outcome"))
-        del distinct
-        sec.register("checked", checked)
-        outcomes = [
-            sec.sql(
-                "SELECT f.row_no, c.outcome FROM fast_pairs f JOIN checked c "
-                "ON c.stored = f.stored AND c.password = f.password "
-                "AND c.user IS NOT DISTINCT FROM f.user"
-            ).to_arrow_table()
-        ]
-        sec.unregister("checked")
-        sec.execute("DROP TABLE fast_pairs")
-        del checked
+        outcomes = _verify_fast(sec, pairs)
         timings["verify_fast"] = time.perf_counter() - started
 
         started = time.perf_counter()
         slow: pa.Table = sec.sql(
-            pairs.format(slow="true").replace("SELECT c.row_no", "SELECT c.row_no, c.id")
+            pairs.format(leaked_filter="", slow="true").replace(
+                "SELECT c.row_no", "SELECT c.row_no, c.id"
+            )
             + " ORDER BY c.id, l.password"
         ).to_arrow_table()
         if slow.num_rows:
@@ -152,3 +143,38 @@ def verify_candidates(
         for name in ("leaked", "cand", "outcomes"):
             sec.unregister(name)
     return verdict.cast(_VERDICT_SCHEMA)
+
+
+def _verify_fast(sec: duckdb.DuckDBPyConnection, pairs: str) -> list[pa.Table]:
+    """Verify the fast candidates partition by partition of ``email_key``.
+
+    Each distinct (stored hash, password, user) of a partition is verified once; the
+    result is one ``row_no, outcome`` table per partition.
+    """
+    fast_rows = sec.execute("SELECT count(*) FROM cand WHERE NOT slow").fetchall()[0][0]
+    parts = max(1, -(-fast_rows // FAST_PARTITION_ROWS))
+    outcomes: list[pa.Table] = []
+    for part in range(parts):
+        in_part = f"hash(email_key) % {parts} = {part}"
+        sec.execute(
+            "CREATE TEMP TABLE fast_pairs AS "
+            + pairs.format(leaked_filter=f" WHERE {in_part}", slow="false")
+            + f" AND hash(c.email_key) % {parts} = {part}"
+        )
+        distinct: pa.Table = sec.sql(
+            "SELECT DISTINCT stored, password, user FROM fast_pairs"
+        ).to_arrow_table()
+        checked = distinct.append_column("outcome", verify_many(distinct).column("outcome"))
+        del distinct
+        sec.register("checked", checked)
+        outcomes.append(
+            sec.sql(
+                "SELECT f.row_no, c.outcome FROM fast_pairs f JOIN checked c "
+                "ON c.stored = f.stored AND c.password = f.password "
+                "AND c.user IS NOT DISTINCT FROM f.user"
+            ).to_arrow_table()
+        )
+        sec.unregister("checked")
+        sec.execute("DROP TABLE fast_pairs")
+        del checked
+    return outcomes
