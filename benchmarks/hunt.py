@@ -40,7 +40,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,8 @@ from credwatch.hunt.interface import Alert
 from credwatch.index.ingest import ingest_files
 from credwatch.normalize import Normalizer
 from credwatch.workspace import Workspace
+
+Row = tuple[str, float, float, float, set[str]]
 
 DATA_DIR = Path(__file__).resolve().parent / ".data"
 FINDTIME = 600
@@ -129,6 +131,13 @@ def ensure_fail2ban() -> str:
     if not exe:
         raise SystemExit("fail2ban-regex is still missing after apt-get install fail2ban")
     return exe
+
+
+def measured(label: str, run: Callable[[], tuple[float, set[str]]]) -> Row:
+    """Run one tool: its label, wall seconds, CPU seconds, load after it, flagged addresses."""
+    cpu_before = cpu_seconds()
+    seconds, flagged = run()
+    return label, seconds, cpu_seconds() - cpu_before, os.getloadavg()[0], flagged
 
 
 def run_fail2ban(exe: str, log: Path) -> tuple[float, set[str], dict[str, set[str]]]:
@@ -245,7 +254,8 @@ def main() -> None:
     log, ws_root, truth = prepare(args.accounts)
     ws = Workspace(ws_root)
     lines = count_lines(log)
-    benign = all_addresses(log) - {ip for c in truth["campaigns"].values() for ip in c["ips"]}
+    addresses = all_addresses(log)
+    benign = addresses - {ip for c in truth["campaigns"].values() for ip in c["ips"]}
     print(
         f"log: {log} ({lines:,} lines, {log.stat().st_size / 1e6:.0f} MB); cores: {os.cpu_count()}",
         file=sys.stderr,
@@ -258,62 +268,35 @@ def main() -> None:
         users_by_ip[ip].add(user)
 
     # Each row: tool, wall seconds, CPU seconds, load average after it, what it flagged.
-    rows: list[tuple[str, float, float, float, dict[str, Any]]] = []
-    cpu0 = cpu_seconds()
-    secs, alerts, doc = run_credwatch(log, ws_root)
-    cpu1 = cpu_seconds()
-    flagged = flagged_addresses(alerts, all_addresses(log))
-    rows.append(
-        (
-            "credwatch hunt (CLI, incl. start-up)",
-            secs,
-            cpu1 - cpu0,
-            os.getloadavg()[0],
-            {"flagged": flagged},
-        )
-    )
-    cpu0 = cpu_seconds()
-    started = time.perf_counter()
-    result = hunt_files([log], workspace=ws)
-    secs_lib = time.perf_counter() - started
-    cpu1 = cpu_seconds()
-    rows.append(
-        (
-            "credwatch.hunt.hunt_files (library)",
-            secs_lib,
-            cpu1 - cpu0,
-            os.getloadavg()[0],
-            {"flagged": flagged_addresses(result.alerts, all_addresses(log))},
-        )
-    )
+    doc: dict[str, Any] = {}
+
+    def cli() -> tuple[float, set[str]]:
+        secs, alerts, doc_ = run_credwatch(log, ws_root)
+        doc.update(doc_)
+        return secs, flagged_addresses(alerts, addresses)
+
+    def library() -> tuple[float, set[str]]:
+        started = time.perf_counter()
+        result = hunt_files([log], workspace=ws)
+        return time.perf_counter() - started, flagged_addresses(result.alerts, addresses)
+
+    rows = [
+        measured("credwatch hunt (CLI, incl. start-up)", cli),
+        measured("credwatch.hunt.hunt_files (library)", library),
+    ]
     if not args.skip_fail2ban:
         exe = ensure_fail2ban()
-        cpu0 = cpu_seconds()
-        secs_f, banned_f, _ = run_fail2ban(exe, log)
-        cpu1 = cpu_seconds()
         rows.append(
-            (
-                "fail2ban-regex (dovecot + postfix)",
-                secs_f,
-                cpu1 - cpu0,
-                os.getloadavg()[0],
-                {"flagged": banned_f},
-            )
+            measured("fail2ban-regex (dovecot + postfix)", lambda: run_fail2ban(exe, log)[:2])
         )
-    cpu0 = cpu_seconds()
-    secs_n, banned_n, _ = run_naive(log)
-    cpu1 = cpu_seconds()
-    rows.append(
-        ("naive Python loop", secs_n, cpu1 - cpu0, os.getloadavg()[0], {"flagged": banned_n})
-    )
+    rows.append(measured("naive Python loop", lambda: run_naive(log)[:2]))
 
     header = f"{'tool':<36} {'seconds':>8} {'cpu s':>6} {'load':>5} {'lines/s':>11} "
     names = list(truth["campaigns"])
     header += " ".join(f"{n + ' ip/user':>20}" for n in names) + f" {'benign flagged':>16}"
     print(header)
     print("-" * len(header))
-    for name, secs_, cpu_, load, res in rows:
-        hit = res["flagged"]
+    for name, secs_, cpu_, load, hit in rows:
         cells = []
         for camp in names:
             ips = set(truth["campaigns"][camp]["ips"])
