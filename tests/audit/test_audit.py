@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -36,6 +37,22 @@ SHOW_KEYS = {
 def _cli(ws: Workspace, *args: str) -> tuple[int, str]:
     result = CliRunner().invoke(app, ["--workspace", str(ws.root), *args])
     return result.exit_code, result.stdout
+
+
+def _bulk_store(
+    ws: Workspace, name: str, path: Path, rows: Iterable[tuple[int, str, str | None, str]]
+) -> None:
+    """Configure store NAME: active nifty accounts ``(id, address, recovery, hash)`` in a
+    SQLite ``mailbox`` written with sqlite3 (fast enough for 100,000s of rows)."""
+    con = sqlite3.connect(path)
+    con.execute(
+        "CREATE TABLE mailbox (id INTEGER PRIMARY KEY, username TEXT, isp TEXT, recovery TEXT, "
+        "password TEXT, state TEXT, last_login TEXT, totp_enabled INTEGER)"
+    )
+    con.executemany("INSERT INTO mailbox VALUES (?, ?, 'nifty', ?, ?, 'active', NULL, 0)", rows)
+    con.commit()
+    con.close()
+    add_config(ws, sql_store_toml(name, f"sqlite:///{path}"))
 
 
 def _assert_no_plaintext(root: Path, *outputs: str) -> None:
@@ -150,19 +167,9 @@ def test_large_store_matching_nothing_gives_exact_zeros(
     audit_setup: AuditSetup, tmp_path: Path
 ) -> None:
     n = 100_000
-    path = tmp_path / "big.db"
-    con = sqlite3.connect(path)
-    con.execute(
-        "CREATE TABLE mailbox (id INTEGER PRIMARY KEY, username TEXT, isp TEXT, recovery TEXT, "
-        "password TEXT, state TEXT, last_login TEXT, totp_enabled INTEGER)"
-    )
-    con.executemany(
-        "INSERT INTO mailbox VALUES (?, ?, 'nifty', NULL, ?, 'active', NULL, 0)",
-        ((i, f"user{i}@nifty.com", "{SHA512-CRYPT}$6$rounds=1000$s$h") for i in range(n)),
-    )
-    con.commit()
-    con.close()
-    add_config(audit_setup.ws, sql_store_toml("big", f"sqlite:///{path}"))
+    sha512 = "{SHA512-CRYPT}$6$rounds=1000$s$h"
+    rows = ((i, f"user{i}@nifty.com", None, sha512) for i in range(n))
+    _bulk_store(audit_setup.ws, "big", tmp_path / "big.db", rows)
     result = run_audit(audit_setup.ws, "big")
     summary = load_summary(audit_setup.ws, result.run)
     assert summary["accounts"] == n
@@ -202,19 +209,8 @@ def test_public_rows_spill_under_a_small_memory_cap(
     audit_setup: AuditSetup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     n = 200_000
-    path = tmp_path / "spill.db"
-    con = sqlite3.connect(path)
-    con.execute(
-        "CREATE TABLE mailbox (id INTEGER PRIMARY KEY, username TEXT, isp TEXT, recovery TEXT, "
-        "password TEXT, state TEXT, last_login TEXT, totp_enabled INTEGER)"
-    )
-    con.executemany(
-        "INSERT INTO mailbox VALUES (?, ?, 'nifty', ?, '{PLAIN}pw', 'active', NULL, 0)",
-        ((i, f"user{i}@nifty.com", f"r{i}@biglobe.ne.jp") for i in range(n)),
-    )
-    con.commit()
-    con.close()
-    add_config(audit_setup.ws, sql_store_toml("spill", f"sqlite:///{path}"))
+    rows = ((i, f"user{i}@nifty.com", f"r{i}@biglobe.ne.jp", "{PLAIN}pw") for i in range(n))
+    _bulk_store(audit_setup.ws, "spill", tmp_path / "spill.db", rows)
     monkeypatch.setattr("credwatch.audit.scratch.PUBLIC_MEMORY_LIMIT", "64MB")
     result = run_audit(audit_setup.ws, "spill")
     assert result.summary["accounts"] == n
